@@ -1,0 +1,1 @@
+"""Framework backends behind one contract (backends/base.py); see core.registry for selection."""

@@ -1,0 +1,92 @@
+"""Train a recipe on a backend: the command users type.
+
+    python -m core.launch examples/llama/tiny.yaml                       # torch, device auto
+    python -m core.launch examples/llama/tiny.yaml --backend mindspore
+    python -m core.launch RECIPE --device cpu --set train.steps=50 --set optim.lr=3e-4
+    python -m core.launch RECIPE --print-recipe                          # show the resolved recipe
+
+`--ai-framework {pytorch,mindspore}` (MindSpeed's spelling) is an alias of `--backend`.
+Python API: `core.train("recipe.yaml", backend="torch", overrides={"train.steps": 50})`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from backends.base import BackendError
+from core.recipe import Recipe, RecipeError, dump_recipe, load_recipe
+from core.registry import canonical_backend, create_backend
+
+# Errors that are the user's to fix: printed as one line, no traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (RecipeError, BackendError)
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    from core.checkpoint import CheckpointError
+    from core.data import DataError
+    from core.trainer import NonFiniteLossError
+
+    return USER_ERRORS + (DataError, CheckpointError, NonFiniteLossError, FileNotFoundError)
+
+
+def resolve_recipe(path: str, backend: str | None = None, device: str | None = None,
+                   overrides: list[str] | dict[str, Any] | None = None) -> Recipe:
+    """Recipe file + overrides, with precedence flag > MINDBRIDGE_BACKEND env > recipe > default."""
+    if isinstance(overrides, dict):
+        overrides = [f"{k}={v}" for k, v in overrides.items()]
+    extra = list(overrides or [])
+    backend = backend or os.environ.get("MINDBRIDGE_BACKEND")
+    if backend:
+        extra.append(f"backend={canonical_backend(backend)}")
+    if device:
+        extra.append(f"device={device}")
+    return load_recipe(path, extra)
+
+
+def train(recipe: str | Recipe, backend: str | None = None, device: str | None = None,
+          overrides: list[str] | dict[str, Any] | None = None, progress: bool = False, log=print) -> dict:
+    """Run one recipe and return the run summary as a dict (losses, final_loss, eval_loss, ...)."""
+    from core.trainer import Trainer
+
+    r = recipe if isinstance(recipe, Recipe) else resolve_recipe(recipe, backend, device, overrides)
+    return Trainer(r, create_backend(r), progress=progress, log=log).run().to_dict()
+
+
+def build_parser(prog: str = "python -m core.launch") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description="Train a mindbridge recipe on torch or MindSpore.")
+    p.add_argument("recipe", help="path to a recipe YAML (e.g. examples/llama/tiny.yaml)")
+    p.add_argument("--backend", "--ai-framework", dest="backend", default=None,
+                   help="torch | mindspore (aliases: pytorch, torch_npu, ms); default: recipe, then torch")
+    p.add_argument("--device", default=None, choices=["auto", "cpu", "cuda", "gpu", "npu"],
+                   help="default: the recipe's device (auto: NPU, else CUDA, else CPU)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe key, e.g. --set train.steps=50 (repeatable)")
+    p.add_argument("--out", default=None, help="run folder (same as --set train.out_dir=...)")
+    p.add_argument("--no-progress", action="store_true", help="log lines only, no progress bar")
+    p.add_argument("--print-recipe", action="store_true", help="print the resolved recipe and exit")
+    return p
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m core.launch") -> int:
+    args = build_parser(prog).parse_args(argv)
+    overrides = list(args.overrides) + ([f"train.out_dir={args.out}"] if args.out else [])
+    try:
+        r = resolve_recipe(args.recipe, args.backend, args.device, overrides)
+        if args.print_recipe:
+            print(dump_recipe(r), end="")
+            return 0
+        train(r, progress=not args.no_progress and sys.stderr.isatty(), log=print)
+    except user_errors() as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""The one training loop, shared by every backend; it imports no framework.
+
+For each step: micro-batches from core.data (a pure function of seed, step and micro index), the lr
+from core.schedule, one `backend.train_step`, then logging (progress bar, log lines, metrics.jsonl),
+eval, checkpointing and a NaN/inf guard. The backend does forward, backward, clipping and the
+optimizer update behind the contract in backends/base.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from core import checkpoint as ckpt
+from core.data import load_data
+from core.recipe import Recipe
+from core.schedule import recipe_lr
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN/inf loss or gradient norm; the run stopped."""
+
+
+@dataclass
+class RunSummary:
+    backend: str
+    device: str
+    steps: int  # last completed step (1-based count)
+    losses: list[float] = field(default_factory=list)  # per step run in this process
+    final_loss: float = float("nan")
+    eval_loss: float | None = None
+    tokens_per_s: float = 0.0
+    elapsed_s: float = 0.0
+    num_parameters: int = 0
+    run_dir: str = ""
+    checkpoint: str | None = None
+    resumed_from: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Trainer:
+    def __init__(self, recipe: Recipe, backend, *, world_size: int = 1, rank: int = 0, progress: bool = True,
+                 log=print):
+        self.r = recipe
+        self.backend = backend
+        self.world_size = world_size
+        self.rank = rank
+        self.is_main = rank == 0
+        self.progress = progress and self.is_main
+        self._log = log if self.is_main else (lambda *a, **k: None)
+        self.run_dir = recipe.run_dir
+        self.ckpt_dir = recipe.checkpoint_dir
+
+    # ------------------------------------------------------------ pieces
+
+    def _micro_batches(self, data, step: int):
+        """This rank's share of the step's global batch (see core.data.TokenData.train_batch)."""
+        accum = self.r.train.grad_accum
+        first = self.rank * accum
+        return [data.train_batch(step, m) for m in range(first, first + accum)]
+
+    def _evaluate(self, data) -> float:
+        batches = data.val_batches(self.r.train.eval_batches)
+        return sum(self.backend.eval_loss(b) for b in batches) / len(batches)
+
+    def _save(self, step: int) -> Path | None:
+        if not self.is_main:
+            return None
+        meta = {"step": step, "backend": self.backend.name, "rng": self.backend.rng_state(),
+                "recipe": self.r.to_dict()}
+        return ckpt.save_checkpoint(self.ckpt_dir, step, self.backend.state_dict(), self.backend.optimizer_state(),
+                                    meta, keep_last=self.r.checkpoint.keep_last or None)
+
+    def _resume(self) -> tuple[int, str | None]:
+        resume = self.r.checkpoint.resume
+        if resume == "none":
+            return 0, None
+        path = ckpt.latest_checkpoint(self.ckpt_dir) if resume == "auto" else Path(resume)
+        if path is None:
+            return 0, None
+        weights, optim, meta = ckpt.load_checkpoint(path)
+        self.backend.load_state_dict(weights)
+        self.backend.load_optimizer_state(optim)
+        if meta.get("backend") == self.backend.name and meta.get("rng"):
+            self.backend.set_rng_state(meta["rng"])
+        return int(meta["step"]), str(path)
+
+    def _init_weights(self) -> None:
+        if self.r.model.init_from:
+            src = Path(self.r.model.init_from)
+            if not src.is_absolute() and not src.exists():
+                src = Path(self.r.base_dir) / src
+            self.backend.load_state_dict(ckpt.load_weights(src))
+
+    def _write_metrics(self, fh, record: dict) -> None:
+        if fh is not None:
+            fh.write(json.dumps(record) + "\n")
+            fh.flush()
+
+    # ------------------------------------------------------------ loop
+
+    def run(self) -> RunSummary:
+        r = self.r
+        data = load_data(r.data.source, r.data.seq_len, r.data.batch_size, r.data.val_fraction, r.train.seed,
+                         base_dir=r.base_dir)
+        self.backend.build()
+        self._init_weights()
+        start, resumed_from = self._resume()
+        summary = RunSummary(backend=self.backend.name, device=self.backend.describe_device(), steps=start,
+                             num_parameters=self.backend.num_parameters(), run_dir=str(self.run_dir),
+                             resumed_from=resumed_from)
+        self._log(f"mindbridge: {r.name} | backend {self.backend.name} on {summary.device} | "
+                  f"{summary.num_parameters:,} params | {r.train.steps} steps x {r.train.grad_accum * self.world_size} "
+                  f"x {r.data.batch_size} x {r.data.seq_len} tokens")
+        if resumed_from:
+            self._log(f"resumed from {resumed_from} at step {start}")
+        if start >= r.train.steps:
+            self._log(f"nothing to do: checkpoint is at step {start} >= train.steps {r.train.steps}")
+            return summary
+
+        metrics_fh = None
+        if self.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            metrics_fh = open(self.run_dir / "metrics.jsonl", "a" if resumed_from else "w", encoding="utf-8")
+        tokens_per_step = r.train.grad_accum * self.world_size * r.data.batch_size * r.data.seq_len
+        bar = tqdm(total=r.train.steps, initial=start, disable=not self.progress, unit="step", dynamic_ncols=True,
+                   desc=self.backend.name)
+        t0 = time.perf_counter()
+        last_saved = None
+        try:
+            for step in range(start, r.train.steps):
+                lr = recipe_lr(r, step)
+                t_step = time.perf_counter()
+                result = self.backend.train_step(self._micro_batches(data, step), lr)
+                dt = time.perf_counter() - t_step
+                done = step + 1
+                if not (math.isfinite(result.loss) and math.isfinite(result.grad_norm)):
+                    kept = ckpt.latest_checkpoint(self.ckpt_dir) if self.is_main else None
+                    raise NonFiniteLossError(
+                        f"step {done}: loss={result.loss} grad_norm={result.grad_norm} is not finite; stopped "
+                        f"(the update was skipped; last good checkpoint: {kept or 'none'}). "
+                        f"Try a lower optim.lr, train.clip_grad_norm, or train.precision=fp32")
+                elapsed = time.perf_counter() - t0
+                tok_s = tokens_per_step / dt if dt > 0 else 0.0
+                summary.losses.append(result.loss)
+                summary.steps = done
+                record = {"step": done, "loss": result.loss, "lr": lr, "grad_norm": result.grad_norm,
+                          "tokens_per_s": tok_s, "elapsed_s": elapsed}
+                if r.train.eval_every and done % r.train.eval_every == 0 and done != r.train.steps:
+                    record["eval_loss"] = self._evaluate(data)
+                self._write_metrics(metrics_fh, record)
+                bar.set_postfix_str(f"loss {result.loss:.4f} lr {lr:.2e} {tok_s:,.0f} tok/s", refresh=False)
+                bar.update(1)
+                if r.train.log_every and (done % r.train.log_every == 0 or done == r.train.steps):
+                    extra = f" eval {record['eval_loss']:.4f}" if "eval_loss" in record else ""
+                    line = (f"step {done:>6}/{r.train.steps} loss {result.loss:.4f}{extra} lr {lr:.3e} "
+                            f"grad_norm {result.grad_norm:.3f} {tok_s:,.0f} tok/s")
+                    bar.write(line) if self.progress else self._log(line)
+                if r.train.save_every and done % r.train.save_every == 0 and done != r.train.steps:
+                    last_saved = self._save(done)
+            summary.elapsed_s = time.perf_counter() - t0
+            run_steps = summary.steps - start
+            summary.tokens_per_s = tokens_per_step * run_steps / summary.elapsed_s if summary.elapsed_s else 0.0
+            summary.final_loss = summary.losses[-1]
+            summary.eval_loss = self._evaluate(data)
+            self._write_metrics(metrics_fh, {"step": summary.steps, "eval_loss": summary.eval_loss})
+            last_saved = self._save(summary.steps) or last_saved
+        finally:
+            bar.close()
+            if metrics_fh is not None:
+                metrics_fh.close()
+        summary.checkpoint = str(last_saved) if last_saved else None
+        self._log(f"done: {summary.steps} steps in {summary.elapsed_s:.1f}s | loss {summary.final_loss:.4f} | "
+                  f"eval {summary.eval_loss:.4f} | {summary.tokens_per_s:,.0f} tok/s | "
+                  f"checkpoint {summary.checkpoint} | metrics {self.run_dir / 'metrics.jsonl'}")
+        return summary
