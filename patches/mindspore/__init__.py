@@ -1,0 +1,83 @@
+"""MindSpore CPU/GPU kernel fallbacks: the patch set the MindSpore backend applies before it builds
+a converted model. Applied only when the device target is CPU (or GPU, where the same kernels are
+missing), never on Ascend. The table below is the whole set at a glance.
+
+    import patches.mindspore
+    patches.mindspore.apply()            # or apply("CPU"); returns the names applied
+    patches.mindspore.revert()
+    python -m patches list               # shows each patch, its condition and whether applied
+    python -m patches.mindspore.probe    # probes every emitted name on CPU with the set applied
+"""
+
+from __future__ import annotations
+
+from patches.conditions import DEVICE_OVERRIDE, Condition
+from patches.manager import MANAGER
+
+GROUP = "mindspore"
+_M, _F, _NN, _T = "mindspore.mint.", "mindspore.mint.nn.functional.", "mindspore.mint.nn.", "mindspore.Tensor."
+_C, _O, _FN, _L, _TM = (f"patches.mindspore.{m}:" for m in ("creation", "tensor_ops", "functional", "layers",
+                                                              "tensor_methods"))
+
+# target -> replacement ("module:function"). Function forms work in PyNative and graph mode.
+FALLBACKS = {
+    **{_M + n: _C + n for n in (
+        "arange", "zeros_like", "ones_like", "full", "full_like", "linspace", "clone", "rand", "randn",
+        "rand_like", "randn_like", "randint", "randperm", "normal", "multinomial", "bernoulli")},
+    **{_M + n: _O + n for n in (
+        "stack", "tril", "cumsum", "index_select", "repeat_interleave", "roll", "outer", "unbind", "mm",
+        "addcmul", "baddbmm", "floor_divide", "count_nonzero", "equal", "scatter_add", "argmax", "argmin",
+        "sort", "argsort", "topk", "logsumexp", "var", "std", "norm")},
+    **{_F + n: _FN + n for n in (
+        "embedding", "log_softmax", "cross_entropy", "nll_loss", "layer_norm", "gelu", "dropout", "pad",
+        "normalize", "one_hot", "mse_loss", "l1_loss", "kl_div", "leaky_relu", "elu", "softplus", "mish",
+        "conv2d", "conv1d")},
+    # layers whose construct calls a primitive or an attribute bound at __init__
+    _NN + "Dropout.construct": _L + "dropout_construct",
+    _NN + "Conv2d.construct": _L + "conv2d_construct",
+    _NN + "Conv1d.construct": _L + "conv1d_construct",
+    _NN + "MSELoss.construct": _L + "mse_loss_construct",
+    _NN + "L1Loss.construct": _L + "l1_loss_construct",
+    _NN + "LogSoftmax.construct": _L + "log_softmax_construct",
+}
+# Tensor methods: honoured in PyNative only (graph mode resolves methods internally).
+TENSOR_METHODS = {_T + n: _TM + n for n in (
+    "clone", "zero_", "fill_", "masked_fill_", "normal_", "uniform_", "repeat", "roll", "new_full")}
+MISSING_METHODS = {_T + "detach": _TM + "detach"}  # absent in MindSpore 2.10: created by the patch
+
+CONDITION = Condition.device_target("CPU", "GPU")
+
+
+def _register() -> None:
+    if any(p.group == GROUP for p in MANAGER.patches.values()):
+        return
+    for target, new in FALLBACKS.items():
+        MANAGER.register(target, new, name=target.removeprefix("mindspore."), condition=CONDITION, group=GROUP)
+    for target, new in {**TENSOR_METHODS, **MISSING_METHODS}.items():
+        MANAGER.register(target, new, name=target.removeprefix("mindspore."), condition=CONDITION, group=GROUP,
+                         create_dummy=target in MISSING_METHODS, note="PyNative only")
+
+
+def apply(device_target: str | None = None) -> list[str]:
+    """Apply the fallback set when the device target (given, or MindSpore's current one) is CPU or
+    GPU; a no-op on Ascend. Idempotent. Returns the names of the patches applied."""
+    _register()
+    if device_target is not None:
+        DEVICE_OVERRIDE["mindspore"] = device_target
+    else:
+        DEVICE_OVERRIDE.pop("mindspore", None)
+    return MANAGER.apply(group=GROUP)
+
+
+def revert() -> list[str]:
+    """Undo every fallback of this set; returns the names reverted."""
+    _register()
+    return MANAGER.revert(group=GROUP)
+
+
+def names() -> list[str]:
+    _register()
+    return [p.name for p in MANAGER.select(group=GROUP)]
+
+
+_register()

@@ -1,0 +1,222 @@
+"""Fallbacks for mint.nn.functional ops without a CPU kernel, with torch semantics.
+
+cross_entropy follows aten's LossNLL.cpp exactly: class-index or probability targets, class dim 1,
+weight, ignore_index, reduction and label_smoothing (the smoothing term is normalised by the same
+weight sum as the NLL term). embedding keeps padding_idx (no gradient reaches that row).
+Built from ops with CPU kernels; graph-mode safe.
+"""
+
+from __future__ import annotations
+
+import mindspore as ms
+from mindspore import ops
+
+_cast = ops.cast
+_gather = ops.gather
+_gather_d = ops.gather_elements
+_log_softmax = ops.log_softmax
+_where = ops.where
+_stop_gradient = ops.stop_gradient
+_reduce_sum = ops.sum
+_mean = ops.mean
+_sqrt = ops.sqrt
+_exp = ops.exp
+_log1p = ops.log1p
+_tanh = ops.tanh
+_maximum = ops.maximum
+_minimum = ops.minimum
+_gelu = ops.gelu
+_dropout = ops.dropout
+_pad = ops.pad
+_one_hot = ops.one_hot
+_expand_dims = ops.expand_dims
+_reshape = ops.reshape
+_abs = ops.abs
+_xlogy = ops.xlogy
+_conv2d = ops.conv2d
+_LayerNorm = ops.LayerNorm
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False):
+    if max_norm is not None or scale_grad_by_freq:
+        raise NotImplementedError("CPU embedding fallback: max_norm and scale_grad_by_freq are not supported")
+    out = _gather(weight, input, 0)  # (*idx.shape, C)
+    if padding_idx is None:
+        return out
+    if padding_idx < 0:
+        padding_idx = weight.shape[0] + padding_idx
+    keep = _expand_dims(input != padding_idx, -1)
+    return _where(keep, out, _stop_gradient(out))  # same values, no gradient into the padding row
+
+
+def log_softmax(input, dim=None, *, dtype=None):
+    if dtype is not None:
+        input = _cast(input, dtype)
+    if dim is None:  # torch's legacy implicit dim
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    return _log_softmax(input, dim)
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return _mean(loss)
+    if reduction == "sum":
+        return _reduce_sum(loss)
+    return loss
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    class_dim = 0 if input.ndim == 1 else 1
+    n_classes = input.shape[class_dim]
+    logp = _log_softmax(input, class_dim)  # (N, C, ...)
+    wshape = [1] * input.ndim
+    wshape[class_dim] = n_classes
+    if target.dtype in (ms.float16, ms.float32, ms.float64, ms.bfloat16):
+        # probability targets: reduction 'mean' divides by the number of samples, not weights
+        if label_smoothing > 0.0:
+            target = target * (1.0 - label_smoothing) + label_smoothing / n_classes
+        term = logp * target if weight is None else logp * target * _reshape(weight, tuple(wshape))
+        loss = -_reduce_sum(term, class_dim)
+        if reduction == "mean":
+            return _reduce_sum(loss) / (input.size // n_classes)
+        return _reduce(loss, reduction)
+
+    ignored = target == ignore_index
+    safe_t = _where(ignored, ops.zeros_like(target), target)
+    picked = _gather_d(logp, class_dim, _expand_dims(safe_t, class_dim))  # (N, 1, ...)
+    picked = ops.squeeze(picked, class_dim)
+    zero = ops.zeros_like(picked)
+    w_t = ops.ones_like(picked) if weight is None else _gather(weight, safe_t, 0)
+    w_t = _where(ignored, zero, w_t)
+    nll = -picked * w_t
+    if reduction == "mean":
+        denom = _reduce_sum(w_t)
+        nll_red = _reduce_sum(nll) / denom
+    else:
+        nll_red = _reduce(nll, reduction)
+    if label_smoothing <= 0.0:
+        return nll_red
+    smooth = logp if weight is None else logp * _reshape(weight, tuple(wshape))
+    smooth = _where(ignored, zero, -_reduce_sum(smooth, class_dim))
+    if reduction == "mean":
+        smooth_red = _reduce_sum(smooth) / denom
+    else:
+        smooth_red = _reduce(smooth, reduction)
+    return (1.0 - label_smoothing) * nll_red + smooth_red * (label_smoothing / n_classes)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    class_dim = 0 if input.ndim == 1 else 1
+    ignored = target == ignore_index
+    safe_t = _where(ignored, ops.zeros_like(target), target)
+    picked = ops.squeeze(_gather_d(input, class_dim, _expand_dims(safe_t, class_dim)), class_dim)
+    w_t = ops.ones_like(picked) if weight is None else _gather(weight, safe_t, 0)
+    w_t = _where(ignored, ops.zeros_like(picked), w_t)
+    loss = -picked * w_t
+    if reduction == "mean":
+        return _reduce_sum(loss) / _reduce_sum(w_t)
+    return _reduce(loss, reduction)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    axis = input.ndim - len(normalized_shape)
+    if weight is None:
+        weight = ops.ones(tuple(normalized_shape), input.dtype)
+    if bias is None:
+        bias = ops.zeros(tuple(normalized_shape), input.dtype)
+    return _LayerNorm(axis, axis, eps)(input, weight, bias)[0]
+
+
+def gelu(input, approximate="none"):
+    return _gelu(input, approximate=approximate)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0
+    return _dropout(input, p, True)
+
+
+def pad(input, pad, mode="constant", value=None):
+    if mode == "constant":
+        return _pad(input, pad, "constant", 0.0 if value is None else value)
+    return _pad(input, pad, mode)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    if p == 2 or p == 2.0:
+        n = _sqrt(_reduce_sum(input * input, dim, keepdim=True))
+    elif p == 1 or p == 1.0:
+        n = _reduce_sum(_abs(input), dim, keepdim=True)
+    else:
+        n = ops.pow(_reduce_sum(ops.pow(_abs(input), p), dim, keepdim=True), 1.0 / p)
+    return input / _maximum(n, ops.full_like(n, eps))
+
+
+def one_hot(tensor, num_classes=-1):
+    if num_classes < 0:
+        num_classes = int(tensor.max()) + 1  # PyNative only, as in torch (data-dependent shape)
+    on, off = ms.Tensor(1, ms.int64), ms.Tensor(0, ms.int64)
+    return _one_hot(tensor, num_classes, on, off)
+
+
+def mse_loss(input, target, reduction="mean"):
+    d = input - target
+    return _reduce(d * d, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    return _reduce(_abs(input - target), reduction)
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    loss = _exp(target) * (target - input) if log_target else _xlogy(target, target) - target * input
+    if reduction == "batchmean":
+        return _reduce_sum(loss) / input.shape[0]
+    return _reduce(loss, reduction)
+
+
+def leaky_relu(input, negative_slope=0.01):
+    return _where(input > 0, input, input * negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return _where(input > 0, input, alpha * (_exp(_minimum(input, ops.zeros_like(input))) - 1))
+
+
+def softplus(input, beta=1, threshold=20):
+    z = input * beta
+    safe = _minimum(z, ops.full_like(z, threshold))  # keeps exp finite in the unused branch
+    return _where(z > threshold, input, _log1p(_exp(safe)) / beta)
+
+
+def mish(input):
+    return input * _tanh(softplus(input))
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    if isinstance(padding, str):
+        out = _conv2d(input, weight, None, stride, padding, 0, dilation, groups)
+    else:
+        if isinstance(padding, int):
+            padding = (padding, padding)
+        out = _conv2d(input, weight, None, stride, "pad", tuple(padding), dilation, groups)
+    if bias is not None:
+        out = out + _reshape(bias, (1, -1, 1, 1))
+    return out
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    # (N, Cin, L) as a (N, Cin, 1, L) image
+    s = stride if isinstance(stride, int) else stride[0]
+    d = dilation if isinstance(dilation, int) else dilation[0]
+    if isinstance(padding, str):
+        p2 = padding
+    else:
+        p2 = (0, padding if isinstance(padding, int) else padding[0])
+    out = conv2d(_expand_dims(input, 2), _expand_dims(weight, 2), bias, (1, s), p2, (1, d), groups)
+    return ops.squeeze(out, 2)

@@ -1,0 +1,45 @@
+"""`construct` replacements for mint.nn layers whose construct calls a kernel directly.
+
+Most mint.nn layers reach their functional through a module lookup (mint.nn.Embedding calls
+`ops.embedding`, LayerNorm `ops.layer_norm`, CrossEntropyLoss a module-level `cross_entropy`):
+the functional fallback plus the manager's alias switching already fixes those. The layers here
+call a primitive or an instance attribute bound at __init__, so their class `construct` is
+replaced instead. Parameters (`weight`, `bias`) and their names are untouched, so torch
+state_dict keys still match. Class-attribute patches are honoured in graph mode too.
+"""
+
+from __future__ import annotations
+
+from mindspore import mint
+
+
+def dropout_construct(self, input):
+    return mint.nn.functional.dropout(input, self.p, self.training)
+
+
+def conv2d_construct(self, input):
+    if self.padding_mode != "zeros":
+        input = mint.nn.functional.pad(input, self._reversed_padding, mode=self.padding_mode)
+        return mint.nn.functional.conv2d(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+    return mint.nn.functional.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                                     self.groups)
+
+
+def conv1d_construct(self, input):
+    if self.padding_mode != "zeros":
+        input = mint.nn.functional.pad(input, self._reversed_padding, mode=self.padding_mode)
+        return mint.nn.functional.conv1d(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+    return mint.nn.functional.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                                     self.groups)
+
+
+def mse_loss_construct(self, input, target):
+    return mint.nn.functional.mse_loss(input, target, self.reduction)
+
+
+def l1_loss_construct(self, input, target):
+    return mint.nn.functional.l1_loss(input, target, self.reduction)
+
+
+def log_softmax_construct(self, x):
+    return mint.nn.functional.log_softmax(x, dim=self.dim)
