@@ -61,7 +61,7 @@ def _save_tensors(tensors: dict[str, Any], path: Path, what: str) -> None:
         arr = np.asarray(value)
         if not isinstance(key, str) or arr.dtype == object:
             raise CheckpointError(f"{what} entry {key!r} is not a string-keyed numeric array")
-        arrays[key] = np.ascontiguousarray(arr)
+        arrays[key] = arr if arr.flags.c_contiguous else arr.copy(order="C")  # keeps 0-d scalars 0-d
     save_file(arrays, str(path))
     _fsync(path)
 
