@@ -146,7 +146,7 @@ def open_token_file(meta_path: Path) -> tuple[np.ndarray, dict]:
     bin_path = meta_path.with_suffix(".bin")
     if not bin_path.exists():
         raise DataError(f"token file not found: {bin_path} (its meta {meta_path.name} exists)")
-    dtype, n = np.dtype(meta["dtype"]), int(meta["num_tokens"])
+    dtype, n = np.dtype(meta["dtype"]).newbyteorder("<"), int(meta["num_tokens"])  # little-endian on disk
     size = bin_path.stat().st_size
     if size != n * dtype.itemsize:
         raise DataError(f"{bin_path}: {size:,} bytes, but its meta says {n:,} {dtype.name} tokens "
@@ -158,9 +158,14 @@ def load_data(source: str, seq_len: int, batch_size: int, val_fraction: float, s
               base_dir: str | Path = ".") -> TokenData:
     """TokenData for a recipe's `data.source` (see the module docstring); relative paths resolve
     against base_dir (the recipe's folder), then the working directory."""
-    args = (seq_len, batch_size, val_fraction, seed)
+    tokens, vocab_size, name = open_source(source, base_dir)
+    return TokenData(tokens, vocab_size, seq_len, batch_size, val_fraction, seed, name=name)
+
+
+def open_source(source: str, base_dir: str | Path = ".") -> tuple[np.ndarray, int, str]:
+    """(tokens, vocab_size, display name) of a data source, memory-mapped where it is a file."""
     if source == "embedded":
-        return TokenData(embedded_tokens(), 256, *args, name=f"embedded corpus ({CORPUS.name})")
+        return embedded_tokens(), 256, f"embedded corpus ({CORPUS.name})"
     path = Path(source).expanduser()
     if not path.is_absolute():
         in_base = Path(base_dir) / path
@@ -170,16 +175,18 @@ def load_data(source: str, seq_len: int, batch_size: int, val_fraction: float, s
             raise DataError(f"data file not found: {path}")
         if path.stat().st_size == 0:
             raise DataError(f"{path}: the file is empty")
-        return TokenData(np.memmap(path, dtype=np.uint8, mode="r"), 256, *args, name=str(path))
+        return np.memmap(path, dtype=np.uint8, mode="r"), 256, str(path)
     if path.suffix == ".jsonl":
         text = DOC_SEPARATOR.join(iter_documents(path, progress=False)).encode("utf-8")
-        return TokenData(np.frombuffer(text, dtype=np.uint8), 256, *args, name=str(path))
+        if not text:
+            raise DataError(f"{path}: no text found")
+        return np.frombuffer(text, dtype=np.uint8), 256, str(path)
     meta_path = _meta_path(path)
     if meta_path is None or not (meta_path.exists() or meta_path.with_suffix(".bin").exists()):
         raise DataError(f"data source not found: {source} (looked for {path}; expected 'embedded', a .txt or "
                         f".jsonl file, or a prepared token file from: python -m core.data prepare)")
     tokens, meta = open_token_file(meta_path)
-    return TokenData(tokens, meta["vocab_size"], *args, name=str(meta_path.with_suffix(".bin")))
+    return tokens, int(meta["vocab_size"]), str(meta_path.with_suffix(".bin"))
 
 
 # ---------------------------------------------------------------- prepare / info
@@ -226,7 +233,7 @@ def _byte_chunks(path: Path, field: str | None, separator: str) -> Iterator[byte
         raise DataError(f"data file not found: {path}")
     with open(path, "rb") as fh, tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc="reading",
                                        disable=None, leave=False) as bar:
-        while chunk := fh.read(1 << 24):
+        while chunk := fh.read(1 << 22):
             bar.update(len(chunk))
             yield chunk
 
@@ -253,7 +260,7 @@ def prepare(input_path: str | Path, out: str | Path, field: str | None = None, d
     try:
         with os.fdopen(fd, "wb") as fh:
             for chunk in _byte_chunks(src, field, separator):
-                fh.write(np.frombuffer(chunk, dtype=np.uint8).astype(dtype).tobytes())
+                fh.write(np.frombuffer(chunk, dtype=np.uint8).astype(np.dtype(dtype).newbyteorder("<")).tobytes())
                 n += len(chunk)
         if n == 0:
             raise DataError(f"{src}: no text found")
@@ -279,9 +286,9 @@ def _write_text_atomic(path: Path, text: str) -> None:
 
 def info(path: str | Path) -> dict:
     """Token count, vocab and dtype of a source (a prepared file, a .txt/.jsonl file, or 'embedded')."""
-    data = load_data(str(path), 1, 1, 0.5, 0)
-    return {"source": data.name, "num_tokens": data.num_tokens, "vocab_size": data.vocab_size,
-            "dtype": np.dtype(data.tokens.dtype).name, "max_token": int(np.max(data.tokens))}
+    tokens, vocab_size, name = open_source(str(path))
+    return {"source": name, "num_tokens": len(tokens), "vocab_size": vocab_size, "dtype": tokens.dtype.name,
+            "max_token": int(np.max(tokens)) if len(tokens) else None}
 
 
 def main(argv: list[str] | None = None) -> int:
