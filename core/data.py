@@ -135,6 +135,8 @@ def read_meta(meta_path: Path) -> dict:
     for key in ("dtype", "num_tokens", "vocab_size"):
         if key not in meta:
             raise DataError(f"{meta_path}: meta has no '{key}' field")
+    if not isinstance(meta["num_tokens"], int) or meta["num_tokens"] < 1:
+        raise DataError(f"{meta_path}: 'num_tokens' must be a positive integer, got {meta['num_tokens']!r}")
     if meta["dtype"] not in DTYPES + ("uint8",):
         raise DataError(f"{meta_path}: unsupported dtype '{meta['dtype']}' (expected one of {', '.join(DTYPES)})")
     return meta
