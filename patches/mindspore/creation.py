@@ -25,6 +25,9 @@ _randperm = ops.randperm
 _multinomial = ops.multinomial
 
 
+_INTEGRAL = (ms.int8, ms.int16, ms.int32, ms.int64, ms.uint8)
+
+
 def _default_dtype(*values):
     """torch's inference for Python scalars: bool -> bool, int -> int64, any float -> float32."""
     for v in values:
@@ -53,6 +56,8 @@ def arange(start=0, end=None, step=1, *, dtype=None):
     if end is None:
         start, end = 0, start
     out_dtype = _default_dtype(start, end, step) if dtype is None else dtype
+    if out_dtype in _INTEGRAL:  # torch casts the scalars to the integral dtype first
+        start, end, step = int(start), int(end), int(step)
     if isinstance(start, float) or isinstance(end, float) or isinstance(step, float):
         # values start + i*step computed in float64 as torch does, then cast
         return _cast(_arange(start, end, step, dtype=ms.float64), out_dtype)

@@ -89,19 +89,13 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     w_t = ops.ones_like(picked) if weight is None else _gather(weight, safe_t, 0)
     w_t = _where(ignored, zero, w_t)
     nll = -picked * w_t
-    if reduction == "mean":
-        denom = _reduce_sum(w_t)
-        nll_red = _reduce_sum(nll) / denom
-    else:
-        nll_red = _reduce(nll, reduction)
+    denom = _reduce_sum(w_t)  # 'mean' divides by the summed target weights (torch)
+    nll_red = _reduce_sum(nll) / denom if reduction == "mean" else _reduce(nll, reduction)
     if label_smoothing <= 0.0:
         return nll_red
     smooth = logp if weight is None else logp * _reshape(weight, tuple(wshape))
     smooth = _where(ignored, zero, -_reduce_sum(smooth, class_dim))
-    if reduction == "mean":
-        smooth_red = _reduce_sum(smooth) / denom
-    else:
-        smooth_red = _reduce(smooth, reduction)
+    smooth_red = _reduce_sum(smooth) / denom if reduction == "mean" else _reduce(smooth, reduction)
     return (1.0 - label_smoothing) * nll_red + smooth_red * (label_smoothing / n_classes)
 
 

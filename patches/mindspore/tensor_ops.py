@@ -71,17 +71,23 @@ def repeat_interleave(input, repeats, dim=None, *, output_size=None):
     return _repeat_interleave(input, repeats, dim)
 
 
+def _roll_dim(x, shift, dim):
+    n = x.shape[dim]
+    s = shift % n
+    if s == 0:
+        return x
+    return _concat((_narrow(x, dim, n - s, s), _narrow(x, dim, 0, n - s)), dim)
+
+
 def roll(input, shifts, dims=None):
     if dims is None:
-        return _reshape(roll(_reshape(input, (-1,)), shifts, 0), input.shape)
+        flat = _roll_dim(_reshape(input, (-1,)), shifts if isinstance(shifts, int) else shifts[0], 0)
+        return _reshape(flat, input.shape)
     if isinstance(shifts, int):
-        shifts, dims = (shifts,), (dims,) if isinstance(dims, int) else dims
+        return _roll_dim(input, shifts, dims if isinstance(dims, int) else dims[0])
     out = input
-    for shift, dim in zip(shifts, dims):
-        n = out.shape[dim]
-        s = shift % n
-        if s != 0:
-            out = _concat((_narrow(out, dim, n - s, s), _narrow(out, dim, 0, n - s)), dim)
+    for k in range(len(shifts)):
+        out = _roll_dim(out, shifts[k], dims[k])
     return out
 
 

@@ -1,0 +1,227 @@
+"""MindSpore CPU fallbacks for mint creation/shape/math/sort/reduction ops vs torch, in PyNative
+and graph mode (mindspore.jit), forward and input gradients (see ms_parity.py for tolerances).
+
+    .venv/bin/pytest tests/patches/test_ms_fallback_ops.py -q
+"""
+
+import numpy as np
+import pytest
+from conftest import needs
+from ms_parity import Cases, randf, run
+
+try:
+    import mindspore as ms
+    from mindspore import mint
+except ImportError:  # the fixture skips (or fails under CI)
+    ms = mint = None
+
+X = randf(3, 4, 5)
+M = randf(4, 6)
+V = randf(7)
+IDX = np.array([3, 0, 2, 2], dtype=np.int64)
+CASES = Cases()
+
+
+# ---------------------------------------------------------------- creation (no grad)
+@CASES.add(lambda t: t.arange(0, 10, 3))
+def arange_int():
+    return mint.arange(0, 10, 3)
+
+
+@CASES.add(lambda t: t.arange(7))
+def arange_end_only():
+    return mint.arange(7)
+
+
+@CASES.add(lambda t: t.arange(0.5, 3, 0.25))
+def arange_float_step():
+    return mint.arange(0.5, 3, 0.25)
+
+
+@CASES.add(lambda t: t.arange(0, 5.5, 1.5, dtype=t.int64))
+def arange_float_args_int_dtype():
+    return mint.arange(0, 5.5, 1.5, dtype=ms.int64)
+
+
+@CASES.add(lambda t: t.arange(2, 9, dtype=t.float32))
+def arange_int_args_float_dtype():
+    return mint.arange(2, 9, dtype=ms.float32)
+
+
+@CASES.add(lambda t, x: (t.zeros_like(x), t.ones_like(x, dtype=t.int64)), [X], grad=False)
+def zeros_ones_like(x):
+    return mint.zeros_like(x), mint.ones_like(x, dtype=ms.int64)
+
+
+@CASES.add(lambda t: (t.full((2, 3), 1.5), t.full((2,), 7), t.full((1, 2), True), t.full([2, 2], 2, dtype=t.float32)))
+def full_dtypes():
+    return mint.full((2, 3), 1.5), mint.full((2,), 7), mint.full((1, 2), True), mint.full([2, 2], 2, dtype=ms.float32)
+
+
+@CASES.add(lambda t, x: (t.full_like(x, -1e9), t.full_like(x, 3, dtype=t.int64)), [X], grad=False)
+def full_like(x):
+    return mint.full_like(x, -1e9), mint.full_like(x, 3, dtype=ms.int64)
+
+
+@CASES.add(lambda t: t.linspace(-1.0, 2.0, 9))
+def linspace():
+    return mint.linspace(-1.0, 2.0, 9)
+
+
+# ---------------------------------------------------------------- shape / indexing
+@CASES.add(lambda t, x: t.clone(x), [X])
+def clone(x):
+    return mint.clone(x)
+
+
+@CASES.add(lambda t, x: (t.tril(x), t.tril(x, diagonal=-1), t.tril(x, 2)), [X])
+def tril_diagonals(x):
+    return mint.tril(x), mint.tril(x, diagonal=-1), mint.tril(x, 2)
+
+
+@CASES.add(lambda t, x, y: t.stack([x, y, x], dim=-1), [X, X * 2])
+def stack_neg_dim(x, y):
+    return mint.stack([x, y, x], dim=-1)
+
+
+@CASES.add(lambda t, x: t.cumsum(x, dim=-2), [X])
+def cumsum_neg_dim(x):
+    return mint.cumsum(x, dim=-2)
+
+
+@CASES.add(lambda t, x: t.cumsum(x, 0, dtype=t.float64), [X], tol=1e-6)
+def cumsum_dtype(x):
+    return mint.cumsum(x, 0, dtype=ms.float64)
+
+
+@CASES.add(lambda t, i: t.cumsum(i, 0), [IDX])
+def cumsum_int(i):
+    return mint.cumsum(i, 0)
+
+
+@CASES.add(lambda t, x, i: t.index_select(x, -1, i), [X, IDX])
+def index_select_neg_dim(x, i):
+    return mint.index_select(x, -1, i)
+
+
+@CASES.add(lambda t, x: (t.repeat_interleave(x, 2, dim=1), t.repeat_interleave(x, 3)), [X])
+def repeat_interleave(x):
+    return mint.repeat_interleave(x, 2, dim=1), mint.repeat_interleave(x, 3)
+
+
+@CASES.add(lambda t, x: (t.roll(x, 2, 1), t.roll(x, (1, -2), (0, 2)), t.roll(x, 3)), [X])
+def roll(x):
+    return mint.roll(x, 2, 1), mint.roll(x, (1, -2), (0, 2)), mint.roll(x, 3)
+
+
+@CASES.add(lambda t, a, b: t.outer(a, b), [V, V[:4]])
+def outer(a, b):
+    return mint.outer(a, b)
+
+
+@CASES.add(lambda t, x: t.unbind(x, dim=1), [X])
+def unbind(x):
+    return mint.unbind(x, dim=1)
+
+
+@CASES.add(lambda t, a, b: t.mm(a, b), [M, M.T.copy()])
+def mm(a, b):
+    return mint.mm(a, b)
+
+
+@CASES.add(lambda t, x, a, b: t.addcmul(x, a, b, value=0.5), [X, X * 2, X + 1])
+def addcmul(x, a, b):
+    return mint.addcmul(x, a, b, value=0.5)
+
+
+@CASES.add(lambda t, c, a, b: t.baddbmm(c, a, b, beta=0.5, alpha=2.0), [randf(3, 4, 4), X, X.transpose(0, 2, 1).copy()])
+def baddbmm(c, a, b):
+    return mint.baddbmm(c, a, b, beta=0.5, alpha=2.0)
+
+
+# ---------------------------------------------------------------- sort / arg family (index outputs exact)
+@CASES.add(lambda t, x: (t.argmax(x, dim=-1), t.argmax(x, dim=1, keepdim=True), t.argmax(x)), [X])
+def argmax_variants(x):
+    return mint.argmax(x, dim=-1), mint.argmax(x, dim=1, keepdim=True), mint.argmax(x)
+
+
+@CASES.add(lambda t, x: (t.argmin(x, dim=0), t.argmin(x, dim=-1, keepdim=True)), [X])
+def argmin_variants(x):
+    return mint.argmin(x, dim=0), mint.argmin(x, dim=-1, keepdim=True)
+
+
+@CASES.add(lambda t, x: t.sort(x, dim=1, descending=True), [X], grad_out=0)
+def sort_descending(x):
+    return mint.sort(x, dim=1, descending=True)
+
+
+@CASES.add(lambda t, x: t.sort(x), [X], grad_out=0)
+def sort_default(x):
+    return mint.sort(x)
+
+
+@CASES.add(lambda t, x: t.argsort(x, dim=0, descending=True), [X])
+def argsort(x):
+    return mint.argsort(x, dim=0, descending=True)
+
+
+@CASES.add(lambda t, x: t.topk(x, 3, dim=-1), [X], grad_out=0)
+def topk_largest(x):
+    return mint.topk(x, 3, dim=-1)
+
+
+@CASES.add(lambda t, x: t.topk(x, 2, dim=0, largest=False), [X], grad_out=0)
+def topk_smallest(x):
+    return mint.topk(x, 2, dim=0, largest=False)
+
+
+# ---------------------------------------------------------------- reductions
+@CASES.add(lambda t, x: (t.logsumexp(x, dim=-1), t.logsumexp(x, dim=(0, 2), keepdim=True)), [X])
+def logsumexp(x):
+    return mint.logsumexp(x, dim=-1), mint.logsumexp(x, dim=(0, 2), keepdim=True)
+
+
+@CASES.add(lambda t, x: (t.var(x, dim=-1), t.var(x, dim=(0, 1), correction=0, keepdim=True), t.var(x)), [X])
+def var_variants(x):
+    return mint.var(x, dim=-1), mint.var(x, dim=(0, 1), correction=0, keepdim=True), mint.var(x)
+
+
+@CASES.add(lambda t, x: (t.std(x, dim=1), t.std(x, dim=-1, keepdim=True)), [X])
+def std_variants(x):
+    return mint.std(x, dim=1), mint.std(x, dim=-1, keepdim=True)
+
+
+@CASES.add(lambda t, x: (t.norm(x), t.norm(x, p=1, dim=-1), t.norm(x, dim=(1, 2), keepdim=True)), [X])
+def norm_variants(x):
+    return mint.norm(x), mint.norm(x, p=1, dim=-1), mint.norm(x, dim=(1, 2), keepdim=True)
+
+
+@CASES.add(lambda t, i: (t.count_nonzero(i), t.count_nonzero(i.view(2, 2), dim=1)), [IDX])
+def count_nonzero(i):
+    return mint.count_nonzero(i), mint.count_nonzero(mint.reshape(i, (2, 2)), dim=1)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fallbacks():
+    needs("mindspore")
+    needs("torch")
+    import patches.mindspore
+
+    ms.set_context(device_target="CPU", pynative_synchronize=True)
+    applied = patches.mindspore.apply("CPU")
+    assert "mint.arange" in applied
+    yield
+    patches.mindspore.revert()
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["pynative", "graph"])
+@pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
+def test_fallback_matches_torch(c, graph):
+    run(c, graph)
+
+
+def test_equal_returns_python_bool():
+    x = ms.Tensor(X)
+    assert mint.equal(x, x) is True
+    assert mint.equal(x, x + 1) is False
+    assert mint.equal(x, x[:1]) is False
