@@ -1,0 +1,64 @@
+"""The converter as a library call: `convert_source(text) -> ConversionResult`.
+
+    from codemods import convert_source
+    result = convert_source(open("model.py").read(), "model.py")
+    print(result.code); [print(d.format()) for d in result.diagnostics]
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from codemods.diagnostics import ConversionResult, Diagnostic
+from codemods.rules import EMITS, RULES, load_all
+from codemods.tables import load_tables
+
+# Bump whenever a rule or table changes the output (the import hook's cache key).
+CONVERTER_VERSION = "1.0.0"
+
+
+def mentions_torch(source: str) -> bool:
+    return "torch" in source
+
+
+def convert_source(source: str, filename: str = "<string>", select: list[str] | None = None) -> ConversionResult:
+    """Convert torch source to MindSpore source. Files that never say "torch" are not parsed."""
+    if not mentions_torch(source):
+        return ConversionResult(source, False, [])
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as e:
+        diag = Diagnostic(filename, e.raw_line, e.raw_column + 1, "MB001", "syntax",
+                          f"cannot parse: {e.message}", "file copied unchanged")
+        return ConversionResult(source, False, [diag])
+    except RecursionError:
+        return ConversionResult(source, False, [Diagnostic(filename, 1, 1, "MB001", "syntax",
+                                                           "cannot parse: nesting too deep", "file copied unchanged")])
+    load_all()
+    from codemods.transformer import Converter
+
+    converter = Converter(load_tables(), filename, select)
+    new = module.visit(converter)
+    code = new.code
+    return ConversionResult(code, code != source, converter.diagnostics(module))
+
+
+def emitted_names() -> set[str]:
+    """Every fully qualified MindSpore name the converter can write (tables + structural rules)."""
+    load_all()
+    tables = load_tables()
+    names = {e.to for e in tables.calls.values() if e.to and "." in e.to}
+    names |= {m for m in tables.modules.values() if m}
+    names |= {e.to for e in tables.methods.values() if e.to}
+    names |= {f"mindspore.Tensor.{m}" for m in tables.kept_methods}
+    names |= set(EMITS)
+    return names
+
+
+def rule_codes() -> dict[str, str]:
+    """code -> one-line summary, for docs and --select validation."""
+    load_all()
+    codes = {code: rule.summary for code, rule in RULES.items()}
+    for code, family in load_tables().families.items():
+        codes.setdefault(code, f"mapping table: {family}")
+    return dict(sorted(codes.items()))

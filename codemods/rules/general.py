@@ -1,0 +1,7 @@
+"""MB0xx: what the converter reports about a file as a whole or about APIs it cannot place."""
+
+from codemods.rules import describe
+
+describe("MB001", "unparsable file -> reported with its syntax error, copied unchanged")
+describe("MB002", "torch API with no mapping -> left as `torch.<name>` (import torch kept), reported")
+describe("MB003", "torch API the tables mark unsupported -> left as `torch.<name>`, reported with a suggestion")

@@ -1,0 +1,92 @@
+"""MB107/MB108: in-place initialisation -> `p.set_data(initializer(Init(...), p.shape, p.dtype))`.
+
+MindSpore has no in-place random fills on CPU (zero_/normal_/uniform_ kernels are missing), and
+its idiom is an Initializer written into the Parameter with set_data. Defaults are spelled out
+where MindSpore's differ from torch's (Normal's sigma defaults to 0.01, torch's std to 1.0).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from codemods import cstutil
+from codemods.rules import call_rule, method_rule
+
+INIT = "mindspore.common.initializer."
+# torch.nn.init function -> (Initializer, [(torch arg, MindSpore kwarg, default spelled out or None)])
+NN_INIT = {
+    "normal_": ("Normal", [("mean", "mean", None), ("std", "sigma", "1.0")]),
+    "zeros_": ("Zero", []),
+    "ones_": ("One", []),
+    "constant_": ("Constant", [("val", "value", None)]),
+    "uniform_": ("backends.mindspore.compat.UniformRange", [("a", "a", None), ("b", "b", None)]),
+    "xavier_uniform_": ("XavierUniform", [("gain", "gain", None)]),
+    "xavier_normal_": ("XavierNormal", [("gain", "gain", None)]),
+    "kaiming_uniform_": ("HeUniform", [("a", "negative_slope", None), ("mode", "mode", None),
+                                       ("nonlinearity", "nonlinearity", None)]),
+    "kaiming_normal_": ("HeNormal", [("a", "negative_slope", None), ("mode", "mode", None),
+                                     ("nonlinearity", "nonlinearity", None)]),
+    "trunc_normal_": ("TruncatedNormal", [("mean", "mean", None), ("std", "sigma", "1.0"),
+                                          ("a", "a", None), ("b", "b", None)]),
+    "orthogonal_": ("Orthogonal", [("gain", "gain", None)]),
+}
+# Tensor in-place method -> (Initializer, argument spec) with the receiver as the tensor.
+METHODS = {
+    "zero_": ("Zero", []),
+    "fill_": ("Constant", [("value", "value", None)]),
+    "normal_": ("Normal", [("mean", "mean", None), ("std", "sigma", "1.0")]),
+    "uniform_": ("backends.mindspore.compat.UniformRange", [("from", "a", None), ("to", "b", None)]),
+}
+
+
+def _qualified(init: str) -> str:
+    return init if "." in init else INIT + init
+
+
+def _strip_data(node: cst.BaseExpression) -> cst.BaseExpression:
+    # `p.data.normal_()`: in MindSpore `p.data` is a plain Tensor copy; set_data needs the Parameter
+    if isinstance(node, cst.Attribute) and node.attr.value == "data":
+        return node.value
+    return node
+
+
+def _set_data(ctx, target, init: str, spec, call: cst.Call, first: int) -> cst.Call:
+    kwargs = []
+    for i, (torch_name, ms_name, default) in enumerate(spec):
+        value = cstutil.arg_value(call, first + i, torch_name)
+        if value is None and default is not None:
+            value = cst.parse_expression(default)
+        if value is not None:
+            kwargs.append(cst.Arg(value, keyword=cst.Name(ms_name),
+                                  equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
+    kwargs.sort(key=lambda a: a.keyword.value != "sigma")  # Normal(sigma, mean): MindSpore's order
+    init_call = cst.Call(func=ctx.render(_qualified(init)), args=cstutil.clean(kwargs))
+    shape = cst.Attribute(value=target, attr=cst.Name("shape"))
+    dtype = cst.Attribute(value=target, attr=cst.Name("dtype"))
+    value = cst.Call(func=ctx.render(INIT + "initializer"),
+                     args=cstutil.clean([cst.Arg(init_call), cst.Arg(shape), cst.Arg(dtype)]))
+    return cst.Call(func=cst.Attribute(value=target, attr=cst.Name("set_data")), args=[cst.Arg(value)])
+
+
+_EMITS = tuple(sorted({_qualified(i) for i, _ in NN_INIT.values()} | {INIT + "initializer", "mindspore.Parameter.set_data"}))
+
+
+@call_rule(*(f"torch.nn.init.{n}" for n in NN_INIT), code="MB107",
+           summary="nn.init.normal_(p, std=0.02) -> p.set_data(initializer(Normal(sigma=0.02), p.shape, p.dtype))",
+           emits=_EMITS)
+def nn_init(ctx, call):
+    name = ctx.qualified.rsplit(".", 1)[1]
+    target = cstutil.arg_value(call, 0, "tensor")
+    if target is None:
+        return None
+    init, spec = NN_INIT[name]
+    return _set_data(ctx, _strip_data(target), init, spec, call, 1)
+
+
+@method_rule(*METHODS, code="MB108",
+             summary="p.zero_() / p.fill_(v) / p.normal_(0, s) -> p.set_data(initializer(Zero()/Constant(v)/Normal(...), ...))",
+             emits=_EMITS)
+def tensor_init(ctx, call):
+    name = call.func.attr.value
+    init, spec = METHODS[name]
+    return _set_data(ctx, _strip_data(call.func.value), init, spec, call, 0)

@@ -1,0 +1,68 @@
+"""MB4xx: training-loop idioms. MindSpore differentiates functionally
+(`mindspore.value_and_grad(fn, None, params)`), so backward()/zero_grad()/.grad are reported for a
+human to restructure; no_grad blocks, jit/compile wrappers and checkpoint I/O are rewritten.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from codemods import cstutil
+from codemods.rules import call_rule, describe, method_rule
+
+GRAD_HINT = "loss, grads = mindspore.value_and_grad(loss_fn, None, optimizer.parameters)(*batch); optimizer(grads)"
+NO_GRAD = ("torch.no_grad", "torch.inference_mode", "torch.enable_grad", "torch.set_grad_enabled",
+           "torch.autograd.no_grad", "torch.autocast", "torch.cuda.amp.autocast", "torch.amp.autocast")
+JIT = ("torch.jit.script", "torch.jit.trace", "torch.compile", "torch.jit.ignore", "torch.jit.unused")
+
+describe("MB403", "p.grad -> reported: MindSpore returns gradients from value_and_grad")
+describe("MB404", "with torch.no_grad(): body / @torch.no_grad() -> body / no decorator "
+                  "(MindSpore only differentiates inside value_and_grad)")
+describe("MB410", "torch.optim.AdamW(...) -> mindspore.experimental.optim.AdamW(...) (torch semantics)")
+describe("MB411", "torch.manual_seed(0) -> mindspore.set_seed(0)")
+
+
+@method_rule("backward", code="MB401", summary="loss.backward() -> reported (functional autograd)")
+def backward(ctx, call):
+    ctx.report("MB401", "Tensor.backward", "MindSpore has no tape-based backward", GRAD_HINT)
+    return None
+
+
+@method_rule("zero_grad", code="MB402", summary="optimizer.zero_grad() -> reported (gradients are not accumulated)")
+def zero_grad(ctx, call):
+    ctx.report("MB402", "Optimizer.zero_grad", "MindSpore optimizers take gradients as an argument", GRAD_HINT)
+    return None
+
+
+@call_rule(*JIT, code="MB405", summary="torch.compile(model) / @torch.jit.script -> model / no decorator (reported)")
+def jit_identity(ctx, call):
+    target = cstutil.arg_value(call, 0, "model") or cstutil.arg_value(call, 0, "obj")
+    if target is None:
+        return None
+    ctx.report("MB405", ctx.qualified, "compilation wrapper removed", "wrap the train step in mindspore.jit",
+               level="warning")
+    return target
+
+
+@call_rule("torch.save", code="MB406", summary="torch.save(m.state_dict(), p) -> mindspore.save_checkpoint(m, p)",
+           emits=("mindspore.save_checkpoint",))
+def save(ctx, call):
+    obj, path = cstutil.arg_value(call, 0, "obj"), cstutil.arg_value(call, 1, "f")
+    if obj is None or path is None:
+        return None
+    if isinstance(obj, cst.Call) and isinstance(obj.func, cst.Attribute) and obj.func.attr.value == "state_dict":
+        obj = obj.func.value  # save_checkpoint takes the Cell and writes its parameters by name
+    elif not isinstance(obj, cst.Dict):
+        ctx.report("MB406", "torch.save", "only state dicts (or dicts of tensors) can be saved as checkpoints",
+                   "mindspore.save_checkpoint(cell_or_dict, path)")
+        return None
+    return cst.Call(func=ctx.render("mindspore.save_checkpoint"), args=cstutil.clean([cst.Arg(obj), cst.Arg(path)]))
+
+
+@call_rule("torch.load", code="MB406", summary="torch.load(p, map_location=...) -> mindspore.load_checkpoint(p)",
+           emits=("mindspore.load_checkpoint",))
+def load(ctx, call):
+    path = cstutil.arg_value(call, 0, "f")
+    if path is None:
+        return None
+    return cst.Call(func=ctx.render("mindspore.load_checkpoint"), args=[cst.Arg(path)])

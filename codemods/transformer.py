@@ -1,0 +1,352 @@
+"""The libcst transformer: finds torch references and hands each to its table entry or rule.
+
+One pass over the tree. Torch references are recognised through the aliases in `Names`;
+`visit_*` claims the nodes a rule will rewrite, `leave_*` rewrites them bottom-up (arguments are
+already converted when their call is rewritten), and `leave_Module` swaps the torch imports for
+the MindSpore imports the new code uses. Strings and comments are never touched: only Name and
+Attribute nodes are renamed.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from codemods import cstutil
+from codemods.diagnostics import Diagnostic
+from codemods.names import Names, dotted, head
+from codemods.rules import CALL_RULES, METHOD_RULES, describe
+from codemods.rules.training import JIT, NO_GRAD
+
+describe("MB405", "torch.compile(model) / @torch.jit.script -> model / no decorator (reported)")
+
+
+class Converter(cst.CSTTransformer):
+    def __init__(self, tables, filename: str, select=None):
+        super().__init__()
+        self.tables = tables
+        self.names = Names(tables)
+        self.filename = filename
+        self.select = tuple(select) if select else None
+        self.reports: list[tuple] = []  # (original node, code, api, reason, suggestion, level)
+        self.refs: dict = {}  # claimed dotted torch reference -> qualified name
+        self.calls: dict = {}  # call whose func is a torch reference -> qualified name
+        self.skip: set = set()  # Names/Attributes that are not references to convert
+        self.drop: set = set()  # with-items and decorators to remove
+        self.top_imports: set = set()
+        self.top_torch: set = set()  # top-level torch imports (replaced in leave_Module)
+        self.nested_torch: set = set()
+        self.scopes: list = []  # ("class", is_cell) or ("def", False)
+        self.cell_classes: set = set()
+        self.current = None  # original node of the rule being applied (for report positions)
+        self.qualified = None  # qualified torch name of the call being rewritten
+
+    # -- services for rules ------------------------------------------------------------------
+    def selected(self, code: str) -> bool:
+        return self.select is None or code.startswith("MB0") or code.startswith(self.select)
+
+    def render(self, target: str) -> cst.BaseExpression:
+        return self.names.render(target)
+
+    def report(self, code, api, reason, suggestion="", level="error", node=None):
+        self.reports.append((node or self.current, code, api, reason, suggestion, level))
+
+    def diagnostics(self, module: cst.Module) -> list[Diagnostic]:
+        if not self.reports:
+            return []
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        out = []
+        for node, code, api, reason, suggestion, level in self.reports:
+            pos = positions.get(node)
+            line, col = (pos.start.line, pos.start.column + 1) if pos else (0, 0)
+            out.append(Diagnostic(self.filename, line, col, code, api, reason, suggestion, level))
+        return sorted(out, key=lambda d: (d.line, d.col, d.code))
+
+    # -- imports -----------------------------------------------------------------------------
+    def visit_Module(self, node):
+        for stmt in node.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        self.top_imports.add(small)
+                        if self.names.record(small, top_level=True) and not self._star(small):
+                            self.top_torch.add(small)
+
+    @staticmethod
+    def _star(node) -> bool:
+        return isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar)
+
+    def _visit_import(self, node):
+        if node not in self.top_imports and self.names.record(node, top_level=False):
+            if self._star(node):
+                self.report("MB002", "from torch import *", "star imports cannot be resolved", "import names explicitly", node=node)
+            else:
+                self.nested_torch.add(node)
+        return False
+
+    visit_Import = _visit_import
+    visit_ImportFrom = _visit_import
+
+    def _leave_import(self, original, updated):
+        return cst.RemovalSentinel.REMOVE if original in self.nested_torch else updated
+
+    leave_Import = _leave_import
+    leave_ImportFrom = _leave_import
+
+    def leave_IndentedBlock(self, original, updated):
+        if not updated.body:  # its only statement was a torch import
+            return updated.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])])
+        return updated
+
+    def leave_Module(self, original, updated):
+        body, insert_at, leading = [], None, ()
+        for stmt in updated.body:
+            if isinstance(stmt, cst.SimpleStatementLine) and any(s in self.top_torch for s in stmt.body):
+                if insert_at is None:
+                    insert_at, leading = len(body), stmt.leading_lines
+                rest = [s for s in stmt.body if s not in self.top_torch]
+                if rest:
+                    rest[-1] = rest[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+                    body.append(stmt.with_changes(body=rest))
+                continue
+            body.append(stmt)
+        lines = [cst.parse_statement(line) for line in self.names.import_lines()]
+        if lines:
+            if insert_at is None:
+                insert_at = self._after_leading_imports(body)
+            lines[0] = lines[0].with_changes(leading_lines=leading)
+            body[insert_at:insert_at] = lines
+        elif insert_at is not None and insert_at < len(body) and leading:
+            body[insert_at] = body[insert_at].with_changes(leading_lines=[*leading, *body[insert_at].leading_lines])
+        return updated.with_changes(body=body)
+
+    @staticmethod
+    def _after_leading_imports(body) -> int:
+        i = 0
+        if body and isinstance(body[0], cst.SimpleStatementLine) and isinstance(body[0].body[0], cst.Expr) \
+                and isinstance(body[0].body[0].value, (cst.SimpleString, cst.ConcatenatedString)):
+            i = 1  # module docstring
+        while i < len(body) and isinstance(body[i], cst.SimpleStatementLine) and \
+                all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in body[i].body):
+            i += 1
+        return i
+
+    # -- scopes: classes, functions, decorators, with ----------------------------------------
+    def visit_ClassDef(self, node):
+        self.skip.add(node.name)
+        is_cell = False
+        for base in node.bases:
+            name = dotted(base.value)
+            if name is None:
+                continue
+            q = self.names.qualify(name)
+            if (q and q.startswith("torch.nn.")) or name in self.cell_classes:
+                is_cell = True
+        self.scopes.append(("class", is_cell))
+
+    def leave_ClassDef(self, original, updated):
+        _, is_cell = self.scopes.pop()
+        if is_cell:
+            self.cell_classes.add(original.name.value)
+        return updated
+
+    def visit_FunctionDef(self, node):
+        self.skip.add(node.name)
+        self.scopes.append(("def", False))
+
+    def leave_FunctionDef(self, original, updated):
+        self.scopes.pop()
+        if any(d in self.drop for d in original.decorators):
+            kept = [u for o, u in zip(original.decorators, updated.decorators) if o not in self.drop]
+            updated = updated.with_changes(decorators=kept)
+        if original.name.value == "forward" and self.scopes and self.scopes[-1] == ("class", True) \
+                and self.selected("MB102"):
+            updated = updated.with_changes(name=cst.Name("construct"))
+        return updated
+
+    def visit_Param(self, node):
+        self.skip.add(node.name)
+
+    def visit_Arg(self, node):
+        if node.keyword is not None:
+            self.skip.add(node.keyword)
+
+    def _torch_name(self, expr) -> str | None:
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        h = head(expr)
+        if h is None or h.value not in self.names.torch:
+            return None
+        name = dotted(expr)
+        return self.names.qualify(name) if name else None
+
+    def visit_Decorator(self, node):
+        q = self._torch_name(node.decorator)
+        if q in NO_GRAD or q in JIT:
+            if not self.selected("MB404" if q in NO_GRAD else "MB405"):
+                return True
+            self.drop.add(node)
+            if q in JIT:
+                self.report("MB405", q, "compilation decorator removed", "wrap the train step in mindspore.jit",
+                            level="warning", node=node)
+            return False
+        return True
+
+    def visit_With(self, node):
+        for item in node.items:
+            if self._torch_name(item.item) in NO_GRAD and self.selected("MB404"):
+                self.drop.add(item)
+                self.drop.add(item.item)
+
+    def leave_With(self, original, updated):
+        kept = [u for o, u in zip(original.items, updated.items) if o not in self.drop]
+        if len(kept) == len(updated.items):
+            return updated
+        if kept:
+            kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            return updated.with_changes(items=kept)
+        body = updated.body
+        stmts = list(body.body) if isinstance(body, cst.IndentedBlock) else [cst.SimpleStatementLine(list(body.body))]
+        stmts[0] = stmts[0].with_changes(leading_lines=[*updated.leading_lines, *stmts[0].leading_lines])
+        return cst.FlattenSentinel(stmts)
+
+    # -- references --------------------------------------------------------------------------
+    def visit_Attribute(self, node):
+        if node in self.skip:
+            return False
+        h = head(node)
+        if h is not None and h.value in self.names.torch:
+            q = self.names.qualify(dotted(node))
+            if q is not None:
+                self.refs[node] = q
+                return False
+        if node.attr.value in self.names.torch:
+            self.skip.add(node.attr)
+        return True
+
+    def leave_Attribute(self, original, updated):
+        q = self.refs.pop(original, None)
+        if q is not None:
+            return self._reference(original, q)
+        attr = original.attr.value
+        if attr == "forward" and self.selected("MB102"):
+            return updated.with_changes(attr=cst.Name("construct"))
+        if attr == "grad" and self.selected("MB403"):
+            self.report("MB403", "Tensor.grad", "MindSpore tensors carry no .grad",
+                        "take gradients from mindspore.value_and_grad", node=original)
+        return updated
+
+    def leave_Name(self, original, updated):
+        if original.value in self.names.torch and original not in self.skip:
+            return self._reference(original, self.names.torch[original.value])
+        return updated
+
+    def _lookup(self, q: str):
+        """Table entry for q, or for its longest mapped prefix (nn.Module.__init__)."""
+        entry = self.tables.calls.get(q)
+        if entry is not None:
+            return entry, ""
+        parts = q.split(".")
+        for i in range(len(parts) - 1, 1, -1):
+            entry = self.tables.calls.get(".".join(parts[:i]))
+            if entry is not None:
+                return entry, "." + ".".join(parts[i:])
+        return None, ""
+
+    def _untranslated(self, node, q, entry, rule_call=False):
+        if entry is not None and entry.unsupported:
+            self.report("MB003", q, entry.unsupported, entry.suggest, node=node)
+        elif q in CALL_RULES and not rule_call:
+            self.report("MB002", q, "only calls of this API are converted", node=node)
+        elif not rule_call:
+            self.report("MB002", q, "no MindSpore mapping", "add one to codemods/mappings/*.yaml", node=node)
+        return self.names.keep_torch(q)
+
+    def _reference(self, node, q: str):
+        entry, rest = self._lookup(q)
+        if entry is not None and entry.to:
+            if self.selected(entry.code):
+                return self.render(entry.to + rest)
+            return self.names.keep_torch(q)
+        if q in self.tables.modules and self.tables.modules[q]:
+            return self.render(self.tables.modules[q])
+        return self._untranslated(node, q, entry)
+
+    # -- calls -------------------------------------------------------------------------------
+    def visit_Call(self, node):
+        if node in self.drop:
+            return False
+        func = node.func
+        h = head(func)
+        if h is not None and h.value in self.names.torch:
+            q = self.names.qualify(dotted(func))
+            if q is not None:
+                self.calls[node] = q
+                self.skip.add(func)
+        return True
+
+    def leave_Call(self, original, updated):
+        q = self.calls.pop(original, None)
+        if q is not None:
+            return self._torch_call(original, updated, q)
+        if isinstance(updated.func, cst.Attribute):
+            return self._method_call(original, updated)
+        return updated
+
+    def _torch_call(self, original, updated, q):
+        self.current, self.qualified = original, q
+        rule = CALL_RULES.get(q)
+        if rule is not None and self.selected(rule.code):
+            n_reports = len(self.reports)
+            result = rule.fn(self, updated)
+            if result is not None:
+                return result
+            if len(self.reports) > n_reports:  # the rule explained why it left the call
+                return updated.with_changes(func=self.names.keep_torch(q))
+        entry, rest = self._lookup(q)
+        if entry is not None and entry.to:
+            if not self.selected(entry.code):
+                return updated.with_changes(func=self.names.keep_torch(q))
+            if rest:
+                return updated.with_changes(func=self.render(entry.to + rest))
+            call = cstutil.rename_keywords(cstutil.drop_keywords(updated, entry.drop), entry.rename)
+            if entry.sizes == "varargs":
+                call = call.with_changes(args=cstutil.sizes_to_tuple(list(call.args)))
+            return call.with_changes(func=self.render(entry.to))
+        if rule is not None and not self.selected(rule.code):
+            return updated.with_changes(func=self.names.keep_torch(q))
+        if rule is not None:
+            self.report("MB002", q, "this call form is not converted", node=original)
+        return updated.with_changes(func=self._untranslated(original, q, entry, rule_call=rule is not None))
+
+    def _method_call(self, original, updated):
+        func = updated.func
+        receiver = func.value
+        h = head(receiver)
+        if h is not None and (h.value in self.names.other_imports or h.value in self.names.bindings) \
+                and dotted(receiver):
+            return updated  # np.split(...), os.path.split(...): a module function, not a tensor method
+        name = func.attr.value
+        rule = METHOD_RULES.get(name)
+        if rule is not None and self.selected(rule.code):
+            self.current = original
+            result = rule.fn(self, updated)
+            if result is not None:
+                return result
+        entry = self.tables.methods.get(name)
+        if entry is not None and self.selected(entry.code):
+            pos = cstutil.positional(updated)
+            if cstutil.is_string(receiver) or any(cstutil.is_string(a.value) for a in pos):
+                return updated
+            if name == "split" and not updated.args:
+                return updated  # str.split()
+            args = [cst.Arg(receiver)] + list(updated.args)
+            if entry.sizes == "varargs":
+                args = cstutil.sizes_to_tuple(args, start=1)
+            return cst.Call(func=self.render(entry.to), args=cstutil.clean(args))
+        if name in self.tables.varargs_methods and self.selected("MB202"):
+            before = list(updated.args)
+            args = cstutil.sizes_to_tuple(before)
+            if args is not before:
+                return updated.with_changes(args=args)
+        return updated
