@@ -31,7 +31,7 @@ FALLBACKS = {
     **{_F + n: _FN + n for n in (
         "embedding", "log_softmax", "cross_entropy", "nll_loss", "layer_norm", "gelu", "dropout", "pad",
         "normalize", "one_hot", "mse_loss", "l1_loss", "kl_div", "leaky_relu", "elu", "softplus", "mish",
-        "conv2d", "conv1d")},
+        "conv2d", "conv1d", "batch_norm")},
     # layers whose construct calls a primitive or an attribute bound at __init__
     _NN + "Dropout.construct": _L + "dropout_construct",
     _NN + "Conv2d.construct": _L + "conv2d_construct",

@@ -30,14 +30,15 @@ class Case:
     grad: bool = True
     grad_out: int | None = None  # which output of a tuple to differentiate
     tol: float = 1e-6
+    no_grad: tuple = ()  # input positions torch cannot differentiate (e.g. nll_loss weight)
 
 
 class Cases(list):
     """A test module's case list; `@cases.add(torch_fn, [inputs])` registers a MindSpore def."""
 
-    def add(self, torch_fn, inputs=(), grad=True, grad_out=None, tol=1e-6):
+    def add(self, torch_fn, inputs=(), grad=True, grad_out=None, tol=1e-6, no_grad=()):
         def deco(fn):
-            self.append(Case(fn.__name__, fn, torch_fn, list(inputs), grad, grad_out, tol))
+            self.append(Case(fn.__name__, fn, torch_fn, list(inputs), grad, grad_out, tol, tuple(no_grad)))
             return fn
 
         return deco
@@ -93,7 +94,8 @@ def run(c: Case, graph: bool) -> None:
 
     t_in = [torch.tensor(a) if isinstance(a, np.ndarray) else a for a in c.inputs]
     m_in = [ms.Tensor(a) if isinstance(a, np.ndarray) else a for a in c.inputs]
-    float_pos = [k for k, a in enumerate(c.inputs) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+    float_pos = [k for k, a in enumerate(c.inputs) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+                 and k not in c.no_grad]
     for k in float_pos:
         t_in[k].requires_grad_(True)
 
