@@ -228,7 +228,7 @@ class PatchManager:
             todo.append(p)
         for p in todo:  # fail before anything changes
             p.resolve_new()
-            if p.is_wrapper and self._state(p).original is _MISSING:
+            if self._state(p).original is _MISSING and p.is_wrapper:
                 raise PatchError(f"patch {p.name}: '{p.target}' does not exist, so there is nothing to wrap")
         changed = {}
         for p in todo:
