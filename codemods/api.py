@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from codemods.diagnostics import ConversionResult, Diagnostic
@@ -17,8 +19,12 @@ from codemods.tables import load_tables
 CONVERTER_VERSION = "1.0.0"
 
 
+_TORCH_IMPORT = re.compile(r"^[ \t]*(?:import|from)[ \t]+torch\b|^[ \t]*import[ \t].*[ ,]torch\b", re.M)
+
+
 def mentions_torch(source: str) -> bool:
-    return "torch" in source
+    """Cheap pre-filter: does the file import torch at all? (Others are returned untouched, unparsed.)"""
+    return "torch" in source and _TORCH_IMPORT.search(source) is not None
 
 
 def convert_source(source: str, filename: str = "<string>", select: list[str] | None = None) -> ConversionResult:

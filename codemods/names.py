@@ -148,8 +148,8 @@ class Names:
         module, _, member = target.rpartition(".")
         best = None
         for local, q in self.bindings.items():
-            if local in self.new and module in FROM_IMPORTED and q != target:
-                continue  # prefer `from mindspore.common.initializer import Normal` over our own prefixes
+            if local in self.new:
+                continue  # the user's own aliases first; ours are reused through CANONICAL below
             if (target == q or target.startswith(q + ".")) and (best is None or len(q) > len(best[1])):
                 best = (local, q)
         if best:

@@ -88,10 +88,29 @@ class Converter(cst.CSTTransformer):
     visit_ImportFrom = _visit_import
 
     def _leave_import(self, original, updated):
-        return cst.RemovalSentinel.REMOVE if original in self.nested_torch else updated
+        if original not in self.nested_torch:
+            return updated
+        return self._without_torch(updated) or cst.RemovalSentinel.REMOVE
+
+    @staticmethod
+    def _without_torch(node):
+        """`import os, torch` -> `import os`; None when nothing but torch is imported."""
+        if isinstance(node, cst.ImportFrom):
+            return None
+        kept = [a for a in node.names if not (dotted(a.name) == "torch" or dotted(a.name).startswith("torch."))]
+        if not kept:
+            return None
+        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return node.with_changes(names=kept)
 
     leave_Import = _leave_import
     leave_ImportFrom = _leave_import
+
+    def leave_Expr(self, original, updated):
+        # `model.cuda()` / `x.to(device)` as a statement: nothing is left to do
+        if isinstance(original.value, cst.Call) and isinstance(updated.value, (cst.Name, cst.Attribute)):
+            return cst.RemovalSentinel.REMOVE
+        return updated
 
     def leave_IndentedBlock(self, original, updated):
         if not updated.body:  # its only statement was a torch import
@@ -102,23 +121,40 @@ class Converter(cst.CSTTransformer):
         body, insert_at, leading = [], None, ()
         for stmt in updated.body:
             if isinstance(stmt, cst.SimpleStatementLine) and any(s in self.top_torch for s in stmt.body):
-                if insert_at is None:
-                    insert_at, leading = len(body), stmt.leading_lines
-                rest = [s for s in stmt.body if s not in self.top_torch]
+                rest = [s if s not in self.top_torch else self._without_torch(s) for s in stmt.body]
+                rest = [s for s in rest if s is not None]
                 if rest:
                     rest[-1] = rest[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
                     body.append(stmt.with_changes(body=rest))
+                if insert_at is None:  # our imports go where the first torch import was
+                    insert_at, leading = len(body), () if rest else stmt.leading_lines
                 continue
             body.append(stmt)
         lines = [cst.parse_statement(line) for line in self.names.import_lines()]
         if lines:
             if insert_at is None:
                 insert_at = self._after_leading_imports(body)
+                if insert_at > 0:  # below a docstring or other imports: one blank line above ours
+                    leading = [cst.EmptyLine()]
+                after = insert_at < len(body) and body[insert_at]
+                if after is not False and not after.leading_lines and not self._is_import_line(after):
+                    blank = 2 if isinstance(after, (cst.FunctionDef, cst.ClassDef)) else 1
+                    body[insert_at] = after.with_changes(leading_lines=[cst.EmptyLine()] * blank)
             lines[0] = lines[0].with_changes(leading_lines=leading)
             body[insert_at:insert_at] = lines
-        elif insert_at is not None and insert_at < len(body) and leading:
-            body[insert_at] = body[insert_at].with_changes(leading_lines=[*leading, *body[insert_at].leading_lines])
+        elif insert_at is not None and insert_at < len(body):
+            first = body[insert_at]
+            merged = [*leading, *first.leading_lines]
+            if insert_at == 0:  # the file began with the torch imports: no blank lines on top
+                while merged and merged[0].comment is None:
+                    merged.pop(0)
+            body[insert_at] = first.with_changes(leading_lines=merged)
         return updated.with_changes(body=body)
+
+    @staticmethod
+    def _is_import_line(stmt) -> bool:
+        return isinstance(stmt, cst.SimpleStatementLine) and all(
+            isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)
 
     @staticmethod
     def _after_leading_imports(body) -> int:
@@ -163,6 +199,10 @@ class Converter(cst.CSTTransformer):
                 and self.selected("MB102"):
             updated = updated.with_changes(name=cst.Name("construct"))
         return updated
+
+    def visit_AssignTarget(self, node):
+        if isinstance(node.target, cst.Name):
+            self.skip.add(node.target)
 
     def visit_Param(self, node):
         self.skip.add(node.name)

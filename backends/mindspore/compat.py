@@ -90,3 +90,41 @@ def finfo(dtype):
 
 def iinfo(dtype):
     return np.iinfo(mindspore.dtype_to_nptype(dtype))
+
+
+class ModuleDict(nn.Cell):
+    """torch.nn.ModuleDict. mindspore.nn.CellDict refuses CellList/SequentialCell/CellDict values
+    (nanoGPT keeps `h=nn.ModuleList(...)` in one), so this plain Cell registers each value as a
+    child: parameter names stay `<key>.<param>`, and `d.key` / `d["key"]` work in graph mode."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        self._keys = []
+        for key, cell in (modules or {}).items():
+            self[key] = cell
+
+    def __setitem__(self, key, cell):
+        if key not in self._keys:
+            self._keys.append(key)
+        self.insert_child_to_cell(key, cell)
+
+    def __getitem__(self, key):
+        return self._cells[key]
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def keys(self):
+        return list(self._keys)
+
+    def values(self):
+        return [self._cells[k] for k in self._keys]
+
+    def items(self):
+        return [(k, self._cells[k]) for k in self._keys]
