@@ -1,0 +1,161 @@
+"""Convert-on-import: load a recipe's torch model module as MindSpore code, through the codemods.
+
+The model file and every module it imports from its own folder/package (the user's code) are run
+through `codemods.convert_source`; the result is cached under $MINDBRIDGE_CACHE (default
+~/.cache/mindbridge/converted), keyed by the source's SHA-256 and the converter version, so a second
+launch does not re-convert and an edited file is converted again. Library imports (torch itself,
+numpy, ...) are left to the normal import system; the converted code no longer imports torch.
+
+Converted modules live in sys.modules under a private prefix, so the torch original and its
+MindSpore conversion can be loaded side by side (the parity tools need both in one process).
+
+    from backends.mindspore.importer import load_converted_class
+    Llama = load_converted_class(resolve_model_source("model.py:Llama", "examples/llama"))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from backends.base import BackendError
+from core.modelsource import ModelSource
+
+PREFIX = "_mindbridge_ms"
+
+
+class ConversionError(BackendError):
+    """The converter reported torch APIs it cannot translate; the message carries its report."""
+
+
+@dataclass
+class CacheStats:
+    converted: list[str] = field(default_factory=list)  # files converted in this process
+    cached: list[str] = field(default_factory=list)  # files served from the cache
+
+
+STATS = CacheStats()
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("MINDBRIDGE_CACHE") or Path.home() / ".cache" / "mindbridge" / "converted")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def converted_source(path: Path) -> tuple[Path, list[str]]:
+    """Return (cached converted file, blocking diagnostics) for one torch source file."""
+    import codemods
+
+    source = path.read_text(encoding="utf-8")
+    key = hashlib.sha256(f"{codemods.CONVERTER_VERSION}\0{path.name}\0{source}".encode()).hexdigest()[:24]
+    out = cache_dir() / f"{path.stem}-{key}.py"
+    meta = out.with_suffix(".json")
+    if out.is_file() and meta.is_file():
+        STATS.cached.append(str(path))
+        return out, json.loads(meta.read_text())["blocking"]
+    result = codemods.convert_source(source, filename=str(path))
+    blocking = [d.format() for d in result.diagnostics if d.level == "error"]
+    _atomic_write(out, result.code)
+    _atomic_write(meta, json.dumps({"source": str(path), "converter": codemods.CONVERTER_VERSION,
+                                    "blocking": blocking}))
+    STATS.converted.append(str(path))
+    return out, blocking
+
+
+class _AliasLoader(importlib.abc.Loader):
+    """Serves `pkg.mod` (an absolute import inside converted code) as the converted `PREFIX.pkg.mod`."""
+
+    def __init__(self, target: str):
+        self.target = target
+
+    def create_module(self, spec):
+        return importlib.import_module(self.target)
+
+    def exec_module(self, module):
+        pass
+
+
+class _ConvertingFinder(importlib.abc.MetaPathFinder):
+    """Loads the user's modules under `root` as converted code named `PREFIX.<module>`."""
+
+    def __init__(self, root: Path, top_name: str):
+        self.root = root.resolve()
+        self.top_name = top_name
+        self.problems: list[str] = []
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == self.top_name or fullname.startswith(self.top_name + "."):
+            return importlib.util.spec_from_loader(fullname, _AliasLoader(f"{PREFIX}.{fullname}"))
+        if not fullname.startswith(PREFIX + "."):
+            return None
+        rel = Path(*fullname.split(".")[1:])
+        for candidate, is_pkg in ((self.root / rel / "__init__.py", True), (self.root / rel.with_suffix(".py"), False)):
+            if candidate.is_file():
+                converted, blocking = converted_source(candidate)
+                self.problems.extend(blocking)
+                loader = importlib.machinery.SourceFileLoader(fullname, str(converted))
+                return importlib.util.spec_from_file_location(
+                    fullname, converted, loader=loader,
+                    submodule_search_locations=[str(candidate.parent)] if is_pkg else None)
+        return None
+
+
+def _namespace_package() -> None:
+    if PREFIX not in sys.modules:
+        pkg = types.ModuleType(PREFIX, "Converted (MindSpore) copies of users' torch model modules.")
+        pkg.__path__ = []
+        sys.modules[PREFIX] = pkg
+
+
+def load_converted_class(src: ModelSource):
+    """Import `src` through the converter and return its class (MindSpore code)."""
+    if src.path is None:
+        spec = importlib.util.find_spec(src.module.split(".")[0])
+        if spec is None or not spec.origin:
+            raise BackendError(f"recipe key 'model.source': cannot find module '{src.module}'")
+        origin = Path(spec.origin).parent
+        root = origin.parent if spec.submodule_search_locations else origin
+    else:
+        root = src.search_root
+    top_name = src.module.split(".")[0]
+    finder = _ConvertingFinder(root, top_name)
+    _namespace_package()
+    # While converted code runs its imports, absolute imports of the user's own package resolve to the
+    # converted modules; the torch-side modules of that name are put back afterwards.
+    saved = {k: v for k, v in sys.modules.items() if k == top_name or k.startswith(top_name + ".")}
+    for k in saved:
+        del sys.modules[k]
+    sys.meta_path.insert(0, finder)
+    try:
+        module = importlib.import_module(f"{PREFIX}.{src.module}")
+    except SyntaxError as e:
+        raise ConversionError(f"{e.filename}:{e.lineno}: converted code does not parse: {e.msg}") from None
+    finally:
+        sys.meta_path.remove(finder)
+        for k in [k for k in sys.modules if k == top_name or k.startswith(top_name + ".")]:
+            del sys.modules[k]
+        sys.modules.update(saved)
+    if finder.problems:
+        report = "; ".join(finder.problems[:5]) + (f"; ... {len(finder.problems) - 5} more" if len(finder.problems) > 5 else "")
+        raise ConversionError(f"the converter cannot translate {len(finder.problems)} torch API use(s) in the model: "
+                              f"{report} (see `python -m codemods.convert {src.path or src.module} --diff`)")
+    try:
+        return getattr(module, src.attr)
+    except AttributeError:
+        raise BackendError(f"recipe key 'model.source': {src.display} has no class '{src.attr}'") from None

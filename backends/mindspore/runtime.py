@@ -1,0 +1,179 @@
+"""The MindSpore backend: runs the recipe's *torch* model source, converted on import by the codemods.
+
+Implements backends.base.Backend with `mindspore.value_and_grad`, global-norm clipping (torch's
+formula) and `mindspore.experimental.optim.AdamW`, which matches torch.optim.AdamW (measured to
+1e-8; `mint.optim.AdamW` has no CPU kernel and `nn.AdamWeightDecay` lacks bias correction).
+`train.mode: graph` compiles the whole step with `mindspore.jit`; `pynative` runs it eagerly.
+Weights are exchanged by torch state_dict names, so checkpoints move freely between backends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from backends.base import Backend, BackendError, Batch, StepResult
+from backends.mindspore.device import import_mindspore, resolve_device
+from backends.mindspore.importer import load_converted_class
+from backends.mindspore.state import ParameterIndex
+from core.modelsource import resolve_model_source
+
+ms = import_mindspore()
+from mindspore import ops  # noqa: E402
+from mindspore.experimental.optim import AdamW  # noqa: E402
+
+
+class MindSporeBackend(Backend):
+    name = "mindspore"
+
+    def __init__(self, recipe):
+        self.recipe = recipe
+        self.target, self._device_desc = resolve_device(recipe.device)
+        precision = recipe.train.precision
+        if precision == "bf16" and self.target != "Ascend":
+            raise BackendError(f"train.precision=bf16 is not supported by MindSpore on {self.target} (no bf16 "
+                               "kernels for matmul/softmax/gather there); use fp32 or fp16, or --device npu")
+        if precision == "fp16":
+            raise BackendError("train.precision=fp16 is not supported by the MindSpore backend yet; use fp32 "
+                               "(or bf16 on Ascend)")
+        self.graph = recipe.train.mode == "graph"
+        ms.set_device(self.target)
+        ms.set_context(mode=ms.PYNATIVE_MODE)  # graph mode comes from mindspore.jit on the step functions
+        self.model = None
+        self.patches: list[str] = []
+
+    def describe_device(self) -> str:
+        return f"{self._device_desc}, {self.recipe.train.precision}, {'graph' if self.graph else 'pynative'} mode"
+
+    # ------------------------------------------------------------ build
+
+    def build(self) -> None:
+        r = self.recipe
+        ms.set_seed(r.train.seed)
+        import patches.mindspore
+
+        self.patches = patches.mindspore.apply(self.target)
+        cls = load_converted_class(resolve_model_source(r.model.source, r.base_dir))
+        try:
+            self.model = cls(**r.model.config)
+        except TypeError as e:
+            raise BackendError(f"recipe key 'model.config' does not fit {cls.__name__}: {e}") from None
+        self.model.set_train(True)
+        self.index = ParameterIndex(self.model)
+        params = self.model.trainable_params()
+        decay = [p for p in params if len(p.shape) >= 2]
+        no_decay = [p for p in params if len(p.shape) < 2]
+        groups = [{"params": decay, "weight_decay": r.optim.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        self.optimizer = AdamW([g for g in groups if g["params"]], lr=r.optim.lr, betas=tuple(r.optim.betas),
+                               eps=r.optim.eps)
+        self._weights = self.optimizer.parameters
+        self._grad_fn = ms.value_and_grad(self._loss, None, self._weights)
+        wrap = ms.jit if self.graph else (lambda f: f)
+        self._fused_step = wrap(self._fused_step_impl)
+        self._grads = wrap(self._grad_fn)
+        self._add = wrap(self._add_impl)
+        self._apply = wrap(self._apply_impl)
+        self._eval = wrap(self._loss)
+
+    def num_parameters(self) -> int:
+        return int(sum(int(np.prod(p.shape)) for p in self.model.trainable_params()))
+
+    # ------------------------------------------------------------ step functions (compiled in graph mode)
+
+    def _loss(self, input_ids, labels):
+        out = self.model(input_ids, labels)
+        if isinstance(out, (tuple, list)):
+            return out[1]
+        return out
+
+    def _clip(self, grads):
+        # torch.nn.utils.clip_grad_norm_: coef = max_norm / (norm + 1e-6), clamped to 1
+        norm = ops.sqrt(ops.addn([ops.reduce_sum(ops.square(g)) for g in grads]))
+        max_norm = self.recipe.train.clip_grad_norm
+        if max_norm > 0:
+            coef = ops.minimum(max_norm / (norm + 1e-6), 1.0)
+            grads = tuple(g * coef for g in grads)
+        return grads, norm
+
+    def _fused_step_impl(self, input_ids, labels):
+        loss, grads = self._grad_fn(input_ids, labels)
+        grads, norm = self._clip(grads)
+        self.optimizer(grads)
+        return loss, norm
+
+    def _add_impl(self, acc, grads):
+        return tuple(a + g for a, g in zip(acc, grads))
+
+    def _apply_impl(self, grads, scale):
+        grads = tuple(g * scale for g in grads)
+        grads, norm = self._clip(grads)
+        self.optimizer(grads)
+        return norm
+
+    def _tensors(self, batch: Batch):
+        return (ms.Tensor(np.ascontiguousarray(batch.input_ids, dtype=np.int64)),
+                ms.Tensor(np.ascontiguousarray(batch.labels, dtype=np.int64)))
+
+    def _set_lr(self, lr: float) -> None:
+        # In place: a compiled step holds the Parameter's memory, which set_data() would replace.
+        value = ms.Tensor(lr, ms.float32)
+        for group in self.optimizer.param_groups:
+            ops.assign(group["lr"], value)
+
+    def train_step(self, micro_batches: list[Batch], lr: float) -> StepResult:
+        self._set_lr(lr)
+        if len(micro_batches) == 1:
+            loss, norm = self._fused_step(*self._tensors(micro_batches[0]))
+            return StepResult(loss=float(loss), grad_norm=float(norm))
+        total, acc = 0.0, None
+        for batch in micro_batches:
+            loss, grads = self._grads(*self._tensors(batch))
+            acc = grads if acc is None else self._add(acc, grads)
+            total += float(loss)
+        n = len(micro_batches)
+        norm = self._apply(acc, ms.Tensor(1.0 / n, ms.float32))
+        return StepResult(loss=total / n, grad_norm=float(norm))
+
+    def eval_loss(self, batch: Batch) -> float:
+        self.model.set_train(False)
+        try:
+            return float(self._eval(*self._tensors(batch)))
+        finally:
+            self.model.set_train(True)
+
+    # ------------------------------------------------------------ state (torch names, numpy values)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return self.index.state_dict()
+
+    def load_state_dict(self, weights: dict[str, np.ndarray]) -> None:
+        self.index.load_state_dict(weights)
+
+    def optimizer_state(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for p, m, v in zip(self._weights, self.optimizer.exp_avg, self.optimizer.exp_avg_sq):
+            name = self.index.key_of(p)
+            out[f"exp_avg/{name}"] = m.asnumpy().astype(np.float32)
+            out[f"exp_avg_sq/{name}"] = v.asnumpy().astype(np.float32)
+        out["step"] = np.array(int(self.optimizer.state_step.asnumpy()), dtype=np.int64)
+        return out
+
+    def load_optimizer_state(self, state: dict[str, np.ndarray]) -> None:
+        step = int(state.get("step", 0))
+        for p, m, v in zip(self._weights, self.optimizer.exp_avg, self.optimizer.exp_avg_sq):
+            name = self.index.key_of(p)
+            if f"exp_avg/{name}" not in state:
+                if step:
+                    raise BackendError(f"optimizer state has no moments for parameter '{name}'")
+                continue
+            ops.assign(m, ms.Tensor(np.asarray(state[f"exp_avg/{name}"], dtype=np.float32)))
+            ops.assign(v, ms.Tensor(np.asarray(state[f"exp_avg_sq/{name}"], dtype=np.float32)))
+        ops.assign(self.optimizer.state_step, ms.Tensor(step, self.optimizer.state_step.dtype))
+
+    def rng_state(self) -> dict[str, Any]:
+        return {"seed": int(self.recipe.train.seed)}
+
+    def set_rng_state(self, state: dict[str, Any]) -> None:
+        # The converted models train without random ops after init; weights come from the checkpoint.
+        return None
