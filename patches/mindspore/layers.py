@@ -43,3 +43,7 @@ def l1_loss_construct(self, input, target):
 
 def log_softmax_construct(self, x):
     return mint.nn.functional.log_softmax(x, dim=self.dim)
+
+
+def hardtanh_construct(self, input):
+    return mint.nn.functional.hardtanh(input, self.min_val, self.max_val)

@@ -28,24 +28,29 @@ def detach(self):
 
 
 def zero_(self):
-    return self.copy_(ops.zeros_like(self))
+    self.copy_(ops.zeros_like(self))
+    return self
 
 
 def fill_(self, value):
-    return self.copy_(_fill(self.dtype, self.shape, value))
+    self.copy_(_fill(self.dtype, self.shape, value))
+    return self
 
 
 def masked_fill_(self, mask, value):
-    return self.copy_(_masked_fill(self, mask, value))
+    self.copy_(_masked_fill(self, mask, value))
+    return self
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
-    return self.copy_(ops.cast(_standard_normal(self.shape) * std + mean, self.dtype))
+    self.copy_(ops.cast(_standard_normal(self.shape) * std + mean, self.dtype))
+    return self
 
 
 def uniform_(self, from_=0.0, to=1.0, *, generator=None):
     u = _uniform(self.shape, ms.Tensor(0.0, ms.float32), ms.Tensor(1.0, ms.float32))
-    return self.copy_(ops.cast(u * (to - from_) + from_, self.dtype))
+    self.copy_(ops.cast(u * (to - from_) + from_, self.dtype))
+    return self
 
 
 def repeat(self, *sizes):

@@ -31,6 +31,11 @@ LAYERS = [
      [randf(6, 5), np.array([1, 2, 4, 0, 2, 3], np.int64)], True),
     ("LogSoftmax", (), {"dim": -1}, [randf(3, 4, 5)], True),
     ("MSELoss", (), {"reduction": "sum"}, [randf(3, 4), randf(3, 4)], True),
+    ("L1Loss", (), {}, [randf(3, 4), randf(3, 4)], True),
+    ("Conv1d", (3, 2, 3), {"padding": 1}, [randf(2, 3, 7)], True),
+    ("Hardtanh", (-0.5, 0.5), {}, [randf(3, 4)], True),
+    ("ReLU6", (), {}, [randf(3, 4) * 5], True),
+    ("NLLLoss", (), {"ignore_index": 1}, [randf(6, 5), np.array([1, 2, 4, 0, 2, 3], np.int64)], True),
 ]
 
 

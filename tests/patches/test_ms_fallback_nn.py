@@ -122,6 +122,19 @@ def dropout_identities(x):
     return F.dropout(x, 0.0), F.dropout(x, 0.7, training=False)
 
 
+@CASES.add(lambda t, x: (t.nn.functional.hardtanh(x, -0.5, 1.0), t.nn.functional.relu6(x * 4),
+                         t.nn.functional.logsigmoid(x), t.nn.functional.selu(x), t.nn.functional.threshold(x, 0.3, -2.0)),
+           [X])
+def activations_math_ops(x):
+    return (F.hardtanh(x, -0.5, 1.0), F.relu6(x * 4), F.logsigmoid(x), F.selu(x), F.threshold(x, 0.3, -2.0))
+
+
+@CASES.add(lambda t, x, y: (t.nn.functional.soft_margin_loss(x, y), t.nn.functional.soft_margin_loss(x, y, reduction="none")),
+           [X, np.sign(randf(3, 4, 5))], no_grad=(1,))
+def soft_margin_loss(x, y):
+    return F.soft_margin_loss(x, y), F.soft_margin_loss(x, y, reduction="none")
+
+
 # ---------------------------------------------------------------- embedding / pad / one_hot / conv
 @CASES.add(lambda t, w, i: (t.nn.functional.embedding(i, w), t.nn.functional.embedding(i, w, padding_idx=0),
                             t.nn.functional.embedding(i, w, padding_idx=-1)), [EMB, IDS])

@@ -4,6 +4,8 @@ and graph mode (mindspore.jit), forward and input gradients (see ms_parity.py fo
     .venv/bin/pytest tests/patches/test_ms_fallback_ops.py -q
 """
 
+import math
+
 import numpy as np
 import pytest
 from conftest import needs
@@ -201,6 +203,40 @@ def count_nonzero(i):
     return mint.count_nonzero(i), mint.count_nonzero(mint.reshape(i, (2, 2)), dim=1)
 
 
+# ---------------------------------------------------------------- math_ops.py
+P = randf(3, 4, 5, lo=0.1, hi=0.9)
+
+
+@CASES.add(lambda t, x: (t.acos(x), t.asin(x), t.atan(x), t.atan2(x, 1 - x), t.exp2(x), t.log2(x), t.log10(x),
+                         t.frac(x * 7)), [P])
+def elementwise_math(x):
+    return (mint.acos(x), mint.asin(x), mint.atan(x), mint.atan2(x, 1 - x), mint.exp2(x), mint.log2(x), mint.log10(x),
+            mint.frac(x * 7))
+
+
+@CASES.add(lambda t, m, v, c: (t.dot(v, v), t.mv(m, v[:6]), t.addmm(c, m, m.T, beta=0.5, alpha=2), t.trace(m),
+                               t.diag(v), t.diag(m, 1), t.take(m, t.tensor([[0, 7], [23, 5]]))),
+           [M, V[:6].copy(), randf(4, 4)])
+def linalg_small(m, v, c):
+    return (mint.dot(v, v), mint.mv(m, v[:6]), mint.addmm(c, m, mint.t(m), beta=0.5, alpha=2), mint.trace(m),
+            mint.diag(v), mint.diag(m, 1), mint.take(m, ms.Tensor([[0, 7], [23, 5]], ms.int64)))
+
+
+@CASES.add(lambda t, x: (*t.std_mean(x, dim=-1), *t.var_mean(x, dim=(0, 1), keepdim=True)), [X])
+def std_var_mean(x):
+    return (*mint.std_mean(x, dim=-1), *mint.var_mean(x, dim=(0, 1), keepdim=True))
+
+
+@CASES.add(lambda t, x: t.floor_divide(x, 0.3), [X], grad=False)  # torch has no derivative for it
+def floor_divide(x):
+    return mint.floor_divide(x, 0.3)
+
+
+@CASES.add(lambda t, x: t.scatter_add(x, 2, t.zeros(3, 4, 5, dtype=t.int64), x), [X])
+def scatter_add(x):
+    return mint.scatter_add(x, 2, mint.zeros((3, 4, 5), dtype=ms.int64), x)
+
+
 @pytest.fixture(scope="module", autouse=True)
 def fallbacks():
     needs("mindspore")
@@ -225,3 +261,52 @@ def test_equal_returns_python_bool():
     assert mint.equal(x, x) is True
     assert mint.equal(x, x + 1) is False
     assert mint.equal(x, x[:1]) is False
+
+
+def _stats(t, mean, std, tol=0.05):
+    a = t.asnumpy().astype(np.float64)
+    assert abs(a.mean() - mean) < tol and abs(a.std() - std) < tol, (a.mean(), a.std())
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["pynative", "graph"])
+def test_random_creation_shapes_dtypes_and_statistics(graph):
+    def draws():
+        return (mint.rand((200, 100)), mint.randn(200, 100), mint.randint(3, 9, (200, 100)), mint.randperm(50),
+                mint.normal(2.0, 3.0, (200, 100)), mint.rand_like(mint.zeros((200, 100))),
+                mint.randn_like(mint.zeros((200, 100), dtype=ms.float16)), mint.multinomial(mint.ones((4, 10)), 3),
+                mint.bernoulli(mint.full((200, 100), 0.25)), mint.randint_like(mint.zeros((50,)), 2, 4))
+
+    u, n, ri, perm, nm, ul, nl, mn, be, ril = (ms.jit(draws) if graph else draws)()
+    _stats(u, 0.5, math.sqrt(1 / 12))
+    _stats(n, 0.0, 1.0)
+    _stats(nm, 2.0, 3.0, tol=0.15)
+    _stats(ul, 0.5, math.sqrt(1 / 12))
+    assert nl.dtype == ms.float16 and nl.shape == (200, 100)
+    assert ri.dtype == ms.int64 and ri.asnumpy().min() == 3 and ri.asnumpy().max() == 8
+    assert perm.dtype == ms.int64 and sorted(perm.asnumpy().tolist()) == list(range(50))
+    assert mn.dtype == ms.int64 and mn.shape == (4, 3) and all(len(set(r)) == 3 for r in mn.asnumpy().tolist())
+    assert be.dtype == ms.float32 and abs(be.asnumpy().mean() - 0.25) < 0.03
+    assert ril.dtype == ms.float32 and set(ril.asnumpy().tolist()) <= {2.0, 3.0}
+
+
+def test_tensor_method_fallbacks_pynative():
+    import torch
+
+    x = ms.Tensor(X)
+    tx = torch.tensor(X)
+    np.testing.assert_array_equal(x.clone().asnumpy(), X)
+    np.testing.assert_array_equal(x.repeat(2, 1, 3).asnumpy(), tx.repeat(2, 1, 3).numpy())
+    np.testing.assert_array_equal(x.roll(2, -1).asnumpy(), tx.roll(2, -1).numpy())
+    np.testing.assert_array_equal(x.new_full((2, 3), 1.5).asnumpy(), tx.new_full((2, 3), 1.5).numpy())
+    y = ms.Tensor(X.copy())
+    assert y.zero_() is y and not y.asnumpy().any()
+    y.fill_(2.5)
+    assert (y.asnumpy() == 2.5).all()
+    mask = X > 0
+    y.masked_fill_(ms.Tensor(mask), -1.0)
+    np.testing.assert_array_equal(y.asnumpy(), np.where(mask, -1.0, 2.5).astype(np.float32))
+    z = ms.Tensor(np.zeros((300, 100), np.float32))
+    _stats(z.normal_(1.0, 2.0), 1.0, 2.0, tol=0.1)
+    _stats(z.uniform_(-1.0, 1.0), 0.0, math.sqrt(4 / 12))
+    g = ms.grad(lambda a: (a * a.detach()).sum())(x)  # detach: created by the patch, no gradient through it
+    np.testing.assert_allclose(g.asnumpy(), X, rtol=1e-6)
