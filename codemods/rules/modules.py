@@ -15,7 +15,7 @@ from codemods.rules import describe, method_rule
 
 describe("MB101", "class M(nn.Module) -> class M(nn.Cell)", ("mindspore.nn.Cell",))
 describe("MB102", "def forward(self, x) / self.forward(x) -> def construct(self, x) / self.construct(x)")
-describe("MB103", "nn.ModuleList/Sequential/ModuleDict -> nn.CellList/SequentialCell/CellDict")
+describe("MB103", "nn.ModuleList/Sequential/ModuleDict -> nn.CellList/SequentialCell/compat.ModuleDict")
 describe("MB104", "nn.Parameter(t) -> mindspore.Parameter(t)")
 describe(
     "MB109",
