@@ -2,7 +2,8 @@
 
 The check is a command (default: `python -m core.parity RECIPE`) run with MINDBRIDGE_PATCHES_ONLY
 set to a subset of the set's patches plus those named with --keep (patches without which the run
-cannot start at all, such as kernel fallbacks). Exit code 0 is a pass. With the first k patches
+cannot start at all, such as kernel fallbacks). Exit code 0 is a pass, 1 a failure; any other
+exit code (core.parity: 2 = bad input) stops the bisect. With the first k patches
 passing and the first k+1 failing, patch k+1 is the culprit: about log2(n) + 2 runs.
 
     python -m patches bisect examples/llama/tiny.yaml
@@ -60,6 +61,9 @@ def command_check(command: list[str], keep: list[str], log: Callable[[str], None
     def passes(subset: list[str]) -> bool:
         env = dict(os.environ, **{ONLY_ENV: ",".join(keep + subset) or "-"})
         proc = subprocess.run(command, env=env, capture_output=True, text=True)
+        if proc.returncode not in (0, 1):  # core.parity: 1 = out of tolerance, 2 = bad input
+            tail = (proc.stderr.strip().splitlines() or [""])[-1]
+            raise SystemExit(f"error: the check failed to run (exit {proc.returncode}): {tail}")
         log(f"  {len(subset):3d} patches -> {'pass' if proc.returncode == 0 else f'FAIL (exit {proc.returncode})'}")
         return proc.returncode == 0
 
