@@ -1,0 +1,204 @@
+"""Training throughput of one recipe on each backend, as ratios measured in one run.
+
+    python benchmarks/train_throughput.py                         # examples/llama/tiny.yaml, 20 timed steps
+    python benchmarks/train_throughput.py RECIPE --steps 30 --warmup 5 --json out.json
+
+Rows: the torch backend; the MindSpore backend (the *converted* torch model) in graph and in
+PyNative mode; and a hand-written native MindSpore version of the same Llama in graph mode. That
+last one is written here, in the benchmark, only as the baseline a MindSpore expert would write
+(ops with CPU kernels, no codemods, no patches); it is not shipped as a backend. Every row runs the
+same batches, the same optimizer (AdamW with torch semantics), clipping and learning rate.
+Targets (issue 5): MindSpore graph >= 0.95x native, >= 0.5x torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from core.data import load_data  # noqa: E402
+from core.launch import resolve_recipe  # noqa: E402
+
+
+def native_mindspore_llama(cfg: dict):
+    """The hand-written baseline: the same Llama written directly against MindSpore, graph-safe, mint
+    where mint has a CPU kernel and ops where it has none (embedding gather, cross-entropy)."""
+    import mindspore as ms
+    from mindspore import mint, nn, ops
+    from mindspore.common.initializer import Normal, initializer
+
+    dim, n_heads, n_kv = cfg["dim"], cfg["n_heads"], cfg["n_kv_heads"]
+    hd, vocab, eps = dim // n_heads, cfg["vocab_size"], cfg.get("norm_eps", 1e-5)
+
+    class RMSNorm(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.weight = ms.Parameter(ops.ones((dim,), ms.float32))
+
+        def construct(self, x):
+            return x * mint.rsqrt(mint.mean(x * x, -1, keepdim=True) + eps) * self.weight
+
+    class Block(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.attn_norm, self.ffn_norm = RMSNorm(), RMSNorm()
+            self.wq = mint.nn.Linear(dim, n_heads * hd, bias=False)
+            self.wk = mint.nn.Linear(dim, n_kv * hd, bias=False)
+            self.wv = mint.nn.Linear(dim, n_kv * hd, bias=False)
+            self.wo = mint.nn.Linear(n_heads * hd, dim, bias=False)
+            self.w1 = mint.nn.Linear(dim, cfg["hidden_dim"], bias=False)
+            self.w3 = mint.nn.Linear(dim, cfg["hidden_dim"], bias=False)
+            self.w2 = mint.nn.Linear(cfg["hidden_dim"], dim, bias=False)
+
+        def rope(self, x, cos, sin):
+            x1, x2 = mint.split(x, hd // 2, -1)
+            return x * cos + mint.cat((-x2, x1), -1) * sin
+
+        def construct(self, x, cos, sin, mask):
+            B, T, _ = x.shape
+            h = self.attn_norm(x)
+            q = mint.transpose(self.wq(h).reshape(B, T, n_heads, hd), 1, 2)  # (B, H, T, hd)
+            k = mint.transpose(self.wk(h).reshape(B, T, n_kv, hd), 1, 2)  # (B, KV, T, hd)
+            v = mint.transpose(self.wv(h).reshape(B, T, n_kv, hd), 1, 2)
+            q, k = self.rope(q, cos, sin), self.rope(k, cos, sin)
+            rep = n_heads // n_kv  # GQA by broadcasting: (B, KV, 1, T, hd) -> (B, H, T, hd)
+            k = mint.broadcast_to(k.reshape(B, n_kv, 1, T, hd), (B, n_kv, rep, T, hd)).reshape(B, n_heads, T, hd)
+            v = mint.broadcast_to(v.reshape(B, n_kv, 1, T, hd), (B, n_kv, rep, T, hd)).reshape(B, n_heads, T, hd)
+            s = mint.matmul(q, mint.transpose(k, -2, -1)) * (1.0 / math.sqrt(hd)) + mask
+            y = mint.matmul(mint.softmax(s, dim=-1), v)  # (B, H, T, hd)
+            x = x + self.wo(mint.transpose(y, 1, 2).reshape(B, T, dim))
+            h = self.ffn_norm(x)
+            return x + self.w2(mint.nn.functional.silu(self.w1(h)) * self.w3(h))
+
+    class NativeLlama(nn.Cell):
+        def __init__(self):
+            super().__init__()
+            self.tok_emb = ms.Parameter(initializer(Normal(0.02), (vocab, dim), ms.float32), name="tok_emb.weight")
+            self.layers = nn.CellList([Block() for _ in range(cfg["n_layers"])])
+            self.norm = RMSNorm()
+            self.lm_head = mint.nn.Linear(dim, vocab, bias=False)
+            inv = 1.0 / (cfg.get("rope_theta", 10000.0) ** (np.arange(0, hd, 2, dtype=np.float32) / hd))
+            freqs = np.outer(np.arange(cfg["max_seq_len"], dtype=np.float32), inv)
+            emb = np.concatenate([freqs, freqs], -1)
+            self.cos, self.sin = ms.Tensor(np.cos(emb)), ms.Tensor(np.sin(emb))
+            T = cfg["max_seq_len"]
+            self.mask = ms.Tensor(np.triu(np.full((T, T), -np.inf, np.float32), 1))
+
+        def construct(self, ids, labels):
+            T = ids.shape[1]
+            x = ops.gather(self.tok_emb, ids, 0)
+            cos, sin, mask = self.cos[:T], self.sin[:T], self.mask[:T, :T]
+            for layer in self.layers:
+                x = layer(x, cos, sin, mask)
+            logits = self.lm_head(self.norm(x))
+            return ops.cross_entropy(logits.reshape(-1, vocab), labels.reshape(-1))
+
+    return NativeLlama()
+
+
+class NativeRunner:
+    """Same step structure as backends/mindspore/runtime.py, around the hand-written model."""
+
+    def __init__(self, recipe):
+        import mindspore as ms
+        from mindspore import ops
+        from mindspore.experimental.optim import AdamW
+
+        ms.set_device("CPU")
+        ms.set_seed(recipe.train.seed)
+        self.ms, self.ops = ms, ops
+        self.model = native_mindspore_llama(recipe.model.config)
+        self.clip = recipe.train.clip_grad_norm
+        o = recipe.optim
+        self.opt = AdamW(self.model.trainable_params(), lr=o.lr, betas=tuple(o.betas), eps=o.eps,
+                         weight_decay=o.weight_decay)
+        self.grad_fn = ms.value_and_grad(self.model, None, self.opt.parameters)
+        self.step = ms.jit(self._step)
+
+    def _step(self, ids, labels):
+        ops = self.ops
+        loss, grads = self.grad_fn(ids, labels)
+        norm = ops.sqrt(ops.addn([ops.reduce_sum(ops.square(g)) for g in grads]))
+        coef = ops.minimum(self.clip / (norm + 1e-6), 1.0)
+        self.opt(tuple(g * coef for g in grads))
+        return loss, norm
+
+    def train_step(self, batches, lr):
+        ms = self.ms
+        self.ops.assign(self.opt.param_groups[0]["lr"], ms.Tensor(lr, ms.float32))
+        b = batches[0]
+        loss, _ = self.step(ms.Tensor(b.input_ids), ms.Tensor(b.labels))
+        return float(loss)
+
+
+def measure(name, make_runner, batches, warmup, lr):
+    runner = make_runner()
+    t0 = time.perf_counter()
+    for b in batches[:warmup]:  # includes graph compilation
+        runner.train_step([b], lr)
+    compile_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for b in batches[warmup:]:
+        runner.train_step([b], lr)
+    dt = time.perf_counter() - t0
+    tokens = sum(b.num_tokens for b in batches[warmup:])
+    print(f"  {name:<28} {tokens / dt:>10,.0f} tok/s   ({dt / (len(batches) - warmup) * 1000:7.1f} ms/step, "
+          f"first {warmup} steps {compile_s:5.1f}s)", flush=True)
+    return tokens / dt
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("recipe", nargs="?", default=str(REPO / "examples/llama/tiny.yaml"))
+    p.add_argument("--steps", type=int, default=20, help="timed steps per row")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation)")
+    p.add_argument("--json", help="also write the figures to this file")
+    args = p.parse_args(argv)
+
+    from backends.mindspore.runtime import MindSporeBackend
+    from backends.torch_npu.runtime import TorchBackend
+
+    def backend(name, mode=None):
+        def make():
+            ov = [f"train.mode={mode}"] if mode else []
+            b = (TorchBackend if name == "torch" else MindSporeBackend)(resolve_recipe(args.recipe, name, "cpu", ov))
+            b.build()
+            return b
+        return make
+
+    r = resolve_recipe(args.recipe, "torch", "cpu")
+    data = load_data(r.data.source, r.data.seq_len, r.data.batch_size, r.data.val_fraction, r.train.seed,
+                     base_dir=r.base_dir)
+    batches = [data.train_batch(s, 0) for s in range(args.warmup + args.steps)]
+    print(f"{r.name}: batch {r.data.batch_size} x {r.data.seq_len} tokens, {args.steps} timed steps")
+    rows = {
+        "torch": measure("torch backend", backend("torch"), batches, args.warmup, r.optim.lr),
+        "ms_graph": measure("mindspore backend (graph)", backend("mindspore", "graph"), batches, args.warmup, r.optim.lr),
+        "ms_pynative": measure("mindspore backend (pynative)", backend("mindspore", "pynative"), batches, args.warmup,
+                               r.optim.lr),
+        "native_graph": measure("native mindspore (graph)", lambda: NativeRunner(r), batches, args.warmup, r.optim.lr),
+    }
+    ratios = {
+        "ms_graph / native_graph": rows["ms_graph"] / rows["native_graph"],
+        "ms_graph / torch": rows["ms_graph"] / rows["torch"],
+        "ms_graph / ms_pynative": rows["ms_graph"] / rows["ms_pynative"],
+    }
+    print("ratios:")
+    for k, v in ratios.items():
+        print(f"  {k:<28} {v:6.2f}x")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"tokens_per_s": rows, "ratios": ratios}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
