@@ -147,3 +147,44 @@ def test_conversion_cache_hits_on_second_launch_and_sees_edits(tmp_path):
     (src / "model.py").write_text((src / "model.py").read_text() + "\n# edited\n")
     third = launch()
     assert third["converted"] == [str(src / "model.py")]
+
+
+def test_device_npu_without_ascend_is_a_one_line_error():
+    proc = subprocess.run([sys.executable, "-m", "core.launch", str(TINY), "--ai-framework", "mindspore",
+                           "--device", "npu", "--set", "train.steps=1"], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: --device npu requested but MindSpore reports no usable Ascend device")
+    assert "Traceback" not in proc.stderr
+
+
+UNTRANSLATABLE = '''
+import torch
+import torch.nn as nn
+
+
+class Spectral(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(4, 4)
+
+    def forward(self, input_ids, labels=None):
+        spec = torch.stft(input_ids.float(), n_fft=4, return_complex=True)
+        return self.proj(spec.abs()).mean()
+'''
+
+
+def test_untranslatable_model_stops_with_the_converter_report(tmp_path):
+    (tmp_path / "spectral.py").write_text(UNTRANSLATABLE)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("model: {source: spectral.py:Spectral}\ntrain: {steps: 1}\n")
+    env = dict(os.environ, MINDBRIDGE_CACHE=str(tmp_path / "cache"))
+    proc = subprocess.run([sys.executable, "-m", "core.launch", str(recipe), "--backend", "mindspore",
+                           "--out", str(tmp_path / "run")], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    err = proc.stderr.strip().splitlines()[-1]
+    assert err.startswith("error: the converter cannot translate 1 torch API use(s) in the model: ")
+    assert f"{tmp_path / 'spectral.py'}:12:" in err and "torch.stft" in err
+    assert "Traceback" not in proc.stderr

@@ -123,3 +123,12 @@ def test_core_imports_no_framework():
             "bad = [m for m in ('torch', 'mindspore') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_console_script_routes_train_and_rejects_unknown_commands():
+    proc = subprocess.run([sys.executable, "-m", "core.cli", "train", str(TINY), "--set", "train.steps=3",
+                           "--print-recipe"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and yaml.safe_load(proc.stdout)["train"]["steps"] == 3
+    proc = subprocess.run([sys.executable, "-m", "core.cli", "trian"], cwd=REPO, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and "unknown command 'trian'" in proc.stderr
