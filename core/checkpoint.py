@@ -11,6 +11,9 @@ the sizes found, and ignores temporary or half-copied ones.
     python -m core.checkpoint list runs/tiny/checkpoints
     python -m core.checkpoint info runs/tiny/checkpoints            # the newest complete one
     python -m core.checkpoint export runs/tiny/checkpoints/step_00000300 tiny.safetensors
+    python -m core.checkpoint convert model.pt model.ckpt                 # .pt <-> .safetensors <-> .ckpt
+    python -m core.checkpoint hf-import HF_LLAMA_DIR llama.safetensors    # Hugging Face Llama -> ours
+    python -m core.checkpoint hf-export runs/tiny/checkpoints OUT_DIR     # ours -> Hugging Face Llama
 """
 
 from __future__ import annotations
@@ -219,6 +222,29 @@ def load_weights(path: str | Path) -> dict[str, np.ndarray]:
 # ---------------------------------------------------------------- CLI
 
 
+def default_mode(path: str | Path) -> None:
+    """Give a file made by mkstemp (0600) the permissions a plain open() would (0666 minus umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        default_mode(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
 def export_weights(path: str | Path, out: str | Path) -> Path:
     """Write the weights of a checkpoint as one bare .safetensors file (atomically)."""
     out = Path(out)
@@ -243,7 +269,25 @@ def main(argv: list[str] | None = None) -> int:
     pe = sub.add_parser("export", help="weights as one bare .safetensors file (for model.init_from)")
     pe.add_argument("path")
     pe.add_argument("out")
+    pc = sub.add_parser("convert", help="one weights file to another format: .pt/.pth, .safetensors, .ckpt")
+    pc.add_argument("src")
+    pc.add_argument("dst")
+    pi = sub.add_parser("hf-import", help="a Hugging Face Llama folder -> examples/llama weights (.safetensors)")
+    pi.add_argument("hf_dir")
+    pi.add_argument("out")
+    px = sub.add_parser("hf-export", help="examples/llama weights -> a Hugging Face Llama folder")
+    px.add_argument("path", help="a checkpoint folder (root or step) or a .safetensors file")
+    px.add_argument("out_dir")
+    px.add_argument("--recipe", default=None, help="take model.config from this recipe (default: the checkpoint's)")
+    px.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="recipe override with --recipe, e.g. model.config.dim=64")
+    px.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
+                    help="auto: the dtype recorded by hf-import, else float32")
     args = p.parse_args(argv)
+    if args.cmd in ("convert", "hf-import", "hf-export"):
+        from core import checkpoint_convert
+
+        return checkpoint_convert.run(args)
     try:
         if args.cmd == "list":
             complete, broken = list_checkpoints(args.root)

@@ -16,9 +16,7 @@ everything is within tolerance, 1 when something is not, 2 on bad input.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -84,20 +82,6 @@ def _backend(recipe, attrs=()):
     return backend
 
 
-def _save_weights(weights: dict[str, np.ndarray], path: Path) -> None:
-    from safetensors.numpy import save_file
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file({k: np.ascontiguousarray(v) for k, v in weights.items()}, tmp, metadata={"format": "pt"})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def compare_layers(t_records, m_records, tol: float) -> dict:
     """Align module outputs by (path, call #) in torch's order; the first beyond `tol` is named."""
     ms_by_key = {(name, call): arr for name, call, arr in m_records}
@@ -120,6 +104,7 @@ def run_parity(recipe_path: str, *, steps: int = 20, layers: bool = False, out: 
                device: str = "cpu", overrides: list[str] | None = None, ms_overrides: list[str] | None = None,
                ms_attrs: list[str] | None = None, tol: dict[str, float | None] | None = None, log=print) -> dict:
     """Run the comparison, write the report files under `out`, return the report dict ('ok' says pass)."""
+    from core.checkpoint_convert import write_weights
     from core.data import load_data
     from core.launch import resolve_recipe
     from core.parity_probe import mindspore_probe, torch_probe
@@ -143,7 +128,7 @@ def run_parity(recipe_path: str, *, steps: int = 20, layers: bool = False, out: 
     tb.build()
     Trainer(r_t, tb, progress=False, log=_silent)._init_weights()
     w0 = tb.state_dict()
-    _save_weights(w0, init)
+    write_weights(w0, init)
     data = load_data(r_t.data.source, r_t.data.seq_len, r_t.data.batch_size, r_t.data.val_fraction, r_t.train.seed,
                      base_dir=r_t.base_dir)
     batch = data.train_batch(0, 0)

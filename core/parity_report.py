@@ -12,17 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+from core.checkpoint import atomic_write_bytes, default_mode
 
 
 def _clean(obj):
@@ -114,6 +104,7 @@ def plot_losses(rep: dict, path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     ls = rep["checks"]["losses"]
     steps = list(range(1, len(ls["torch"]) + 1))
@@ -129,6 +120,7 @@ def plot_losses(rep: dict, path: Path) -> None:
                     label="|ms - torch| / |torch|")
     bottom.axhline(rep["tolerances"]["loss"], color="tab:red", linestyle=":", label="tolerance")
     bottom.set_xlabel("step")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
     bottom.set_ylabel("relative difference")
     bottom.legend(loc="upper left")
     bottom.grid(alpha=0.3, which="both")
@@ -137,6 +129,7 @@ def plot_losses(rep: dict, path: Path) -> None:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=110)
+        default_mode(tmp)
         os.replace(tmp, path)
     finally:
         plt.close(fig)
@@ -149,8 +142,8 @@ def write_report(rep: dict, out: str | Path) -> dict[str, Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "md": out / "report.md"}
-    _atomic_write(paths["json"], (json.dumps(_clean(rep), indent=2, allow_nan=False) + "\n").encode())
-    _atomic_write(paths["md"], render_markdown(rep).encode())
+    atomic_write_bytes(paths["json"], (json.dumps(_clean(rep), indent=2, allow_nan=False) + "\n").encode())
+    atomic_write_bytes(paths["md"], render_markdown(rep).encode())
     if "losses" in rep["checks"]:
         paths["png"] = out / "loss.png"
         plot_losses(rep, paths["png"])

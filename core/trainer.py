@@ -94,6 +94,9 @@ class Trainer:
         return int(meta["step"]), str(path)
 
     def _init_weights(self) -> None:
+        if self.r.model.init_from.startswith("hf:"):  # a Hugging Face Llama folder (core/hf.py)
+            from core.hf import recipe_init_weights
+            return self.backend.load_state_dict(recipe_init_weights(self.r))
         if self.r.model.init_from:
             src = Path(self.r.model.init_from)
             if not src.is_absolute() and not src.exists():
