@@ -271,6 +271,15 @@ def _serialize(tensors: dict[str, np.ndarray], st_dtype: str) -> bytes:
 # ---------------------------------------------------------------- recipes
 
 
+def _same(mine, theirs) -> bool:
+    if isinstance(theirs, float) and isinstance(mine, (int, float, str)) and not isinstance(mine, bool):
+        try:
+            return float(mine) == theirs  # YAML reads 1e-5 (no dot) as a string
+        except ValueError:
+            return False
+    return mine == theirs
+
+
 def recipe_init_weights(recipe) -> dict[str, np.ndarray]:
     """Weights for `model.init_from: hf:DIR`; the recipe's model.config must equal the HF config."""
     spec = recipe.model.init_from[len("hf:"):]
@@ -281,7 +290,7 @@ def recipe_init_weights(recipe) -> dict[str, np.ndarray]:
         raise HFError(f"recipe key 'model.init_from': Hugging Face folder not found: {spec}")
     weights, cfg, _ = import_hf(folder)
     mine = {**LLAMA_DEFAULTS, **recipe.model.config}
-    diff = [f"{k}: recipe {mine.get(k)!r} vs HF {v!r}" for k, v in cfg.items() if mine.get(k) != v]
+    diff = [f"{k}: recipe {mine.get(k)!r} vs HF {v!r}" for k, v in cfg.items() if not _same(mine.get(k), v)]
     if diff:
         raise HFError(f"recipe key 'model.config' differs from {folder / 'config.json'}: {'; '.join(diff)}")
     return weights
