@@ -99,7 +99,8 @@ def write_weights(weights: dict[str, np.ndarray], path: str | Path) -> Path:
     """Write {name: array} in the format of `path`'s suffix, atomically (temp file + rename)."""
     path = Path(path)
     fmt = format_of(path)
-    arrays = {k: np.ascontiguousarray(v) for k, v in weights.items()}
+    arrays = {k: np.asarray(v) for k, v in weights.items()}
+    arrays = {k: v if v.flags.c_contiguous else v.copy(order="C") for k, v in arrays.items()}  # 0-d stays 0-d
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)

@@ -129,8 +129,10 @@ def read_safetensors(path: Path) -> dict[str, tuple[np.ndarray, str]]:
     from safetensors.numpy import load_file
 
     try:
-        return {k: (v, _dtype_name(v.dtype)) for k, v in load_file(str(path)).items()}
-    except TypeError:  # a bfloat16 tensor: numpy cannot represent it, read the raw bytes instead
+        arrays = load_file(str(path))
+        if not any(v.dtype.name == "bfloat16" for v in arrays.values()):  # MindSpore registers one in numpy
+            return {k: (v, _dtype_name(v.dtype)) for k, v in arrays.items()}
+    except TypeError:  # a bfloat16 tensor, and numpy has no bfloat16 type: read the raw bytes instead
         pass
     out = {}
     for name, t in deserialize(path.read_bytes()):
