@@ -16,8 +16,8 @@ from patches.manager import MANAGER
 
 GROUP = "mindspore"
 _M, _F, _NN, _T = "mindspore.mint.", "mindspore.mint.nn.functional.", "mindspore.mint.nn.", "mindspore.Tensor."
-_C, _O, _FN, _L, _TM, _MA = (f"patches.mindspore.{m}:" for m in (
-    "creation", "tensor_ops", "functional", "layers", "tensor_methods", "math_ops"))
+_C, _O, _FN, _L, _TM, _MA, _P = (f"patches.mindspore.{m}:" for m in (
+    "creation", "tensor_ops", "functional", "layers", "tensor_methods", "math_ops", "pooling"))
 
 # target -> replacement ("module:function"). Function forms work in PyNative and graph mode.
 FALLBACKS = {
@@ -27,7 +27,7 @@ FALLBACKS = {
     **{_M + n: _O + n for n in (
         "stack", "tril", "cumsum", "index_select", "repeat_interleave", "roll", "outer", "unbind", "mm",
         "addcmul", "baddbmm", "floor_divide", "count_nonzero", "equal", "scatter_add", "argmax", "argmin",
-        "sort", "argsort", "topk", "logsumexp", "var", "std", "norm")},
+        "sort", "argsort", "topk", "logsumexp", "var", "std", "norm", "split")},
     **{_F + n: _FN + n for n in (
         "embedding", "log_softmax", "cross_entropy", "nll_loss", "layer_norm", "gelu", "dropout", "pad",
         "normalize", "one_hot", "mse_loss", "l1_loss", "kl_div", "leaky_relu", "elu", "softplus", "mish",
@@ -36,6 +36,7 @@ FALLBACKS = {
         "acos", "asin", "atan", "atan2", "exp2", "log2", "log10", "frac", "dot", "mv", "addmm", "trace", "diag",
         "take", "std_mean", "var_mean", "randint_like", "t")},
     **{_F + n: _MA + n for n in ("hardtanh", "relu6", "logsigmoid", "selu", "threshold", "soft_margin_loss")},
+    **{_F + n: _P + n for n in ("max_pool2d", "avg_pool2d", "adaptive_avg_pool2d")},
     # layers whose construct calls a primitive or an attribute bound at __init__
     _NN + "Dropout.construct": _L + "dropout_construct",
     _NN + "Conv2d.construct": _L + "conv2d_construct",
@@ -44,6 +45,8 @@ FALLBACKS = {
     _NN + "L1Loss.construct": _L + "l1_loss_construct",
     _NN + "LogSoftmax.construct": _L + "log_softmax_construct",
     _NN + "Hardtanh.construct": _L + "hardtanh_construct",  # also ReLU6 (a subclass)
+    _NN + "MaxPool2d.construct": _L + "max_pool2d_construct",
+    _NN + "AvgPool2d.construct": _L + "avg_pool2d_construct",
 }
 # Tensor methods: honoured in PyNative only (graph mode resolves methods internally).
 TENSOR_METHODS = {_T + n: _TM + n for n in (

@@ -47,3 +47,13 @@ def log_softmax_construct(self, x):
 
 def hardtanh_construct(self, input):
     return mint.nn.functional.hardtanh(input, self.min_val, self.max_val)
+
+
+def max_pool2d_construct(self, input):
+    return mint.nn.functional.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                                         self.ceil_mode, self.return_indices)
+
+
+def avg_pool2d_construct(self, input):
+    return mint.nn.functional.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                         self.count_include_pad, self.divisor_override)

@@ -18,15 +18,6 @@ from conftest import REPO, needs
 from codemods import convert_source
 
 FWD_TOL, GRAD_TOL = 1e-5, 1e-4
-# CPU fallbacks a model needs from patches.mindspore that were missing when this was written
-# (measured): the test xfails, naming them, until patches.mindspore.FALLBACKS lists them.
-NEEDED_FALLBACKS = {
-    "gpt2": {"mindspore.mint.split": "split_view backward is wrong in PyNative on CPU (max|d| 2.2 vs "
-                                     "ops.split 1.5e-6) when views of it feed attention"},
-    "cnn": {"mindspore.mint.nn.functional.max_pool2d": "Not found op FuncMaxPool2D on CPU",
-            "mindspore.mint.nn.functional.adaptive_avg_pool2d": "kernel AdaptiveAvgPool2DExt unregistered"},
-}
-
 # name -> (example file, class, keyword config, input kind)
 MODELS = {
     "llama": ("examples/llama/model.py", "Llama",
@@ -72,15 +63,6 @@ def _inputs(kind):
         x = rng.integers(0, 256, size=(2, 16), dtype=np.int64)
         return x, np.roll(x, -1, axis=1)
     return rng.standard_normal((4, 3, 8, 8)).astype(np.float32), rng.integers(0, 10, size=(4,), dtype=np.int64)
-
-
-def _xfail_missing_fallbacks(name):
-    import patches.mindspore as pm
-
-    have = set(getattr(pm, "FALLBACKS", {}))
-    missing = {k: v for k, v in NEEDED_FALLBACKS.get(name, {}).items() if not any(h.startswith(k) for h in have)}
-    if missing:
-        pytest.xfail("needs CPU fallbacks in patches.mindspore: " + "; ".join(f"{k} ({v})" for k, v in missing.items()))
 
 
 def _build_pair(name, tmp_path):
@@ -155,7 +137,6 @@ def test_parameter_names_match_torch_state_dict(name, ms_env, tmp_path):
 @pytest.mark.parametrize("graph", [False, True], ids=["pynative", "graph"])
 @pytest.mark.parametrize("name", list(MODELS))
 def test_converted_model_matches_torch(name, graph, ms_env, tmp_path):
-    _xfail_missing_fallbacks(name)
     t_model, m_model, kind = _build_pair(name, tmp_path)
     x, y = _inputs(kind)
     t_out, t_loss, t_grads = _torch_run(t_model, kind, x, y)

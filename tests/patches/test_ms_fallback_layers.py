@@ -36,6 +36,11 @@ LAYERS = [
     ("Hardtanh", (-0.5, 0.5), {}, [randf(3, 4)], True),
     ("ReLU6", (), {}, [randf(3, 4) * 5], True),
     ("NLLLoss", (), {"ignore_index": 1}, [randf(6, 5), np.array([1, 2, 4, 0, 2, 3], np.int64)], True),
+    ("MaxPool2d", (3,), {"stride": 2, "padding": 1, "ceil_mode": True}, [randf(2, 3, 7, 9)], True),
+    ("MaxPool2d", (2,), {}, [randf(2, 3, 7, 9)], True),
+    ("AvgPool2d", (3,), {"stride": 2, "padding": 1, "count_include_pad": False}, [randf(2, 3, 7, 9)], True),
+    ("AvgPool2d", (2,), {"ceil_mode": True, "divisor_override": 3}, [randf(2, 3, 7, 9)], True),
+    ("AdaptiveAvgPool2d", ((3, None),), {}, [randf(2, 3, 7, 9)], True),
 ]
 
 

@@ -1,0 +1,161 @@
+"""MindSpore CPU fallbacks for mint.split and 2-D pooling (max_pool2d, avg_pool2d,
+adaptive_avg_pool2d) vs torch, in PyNative and graph mode (mindspore.jit), forward and input
+gradients; torch's stride default, padding, dilation, ceil_mode, return_indices, count_include_pad,
+divisor_override, adaptive sizes with None, ties, and split views feeding attention (where
+mint.split's own backward is wrong in PyNative).
+
+    .venv/bin/pytest tests/patches/test_ms_fallback_split_pool.py -q
+"""
+
+import numpy as np
+import pytest
+from conftest import needs
+from ms_parity import Cases, randf, run
+
+try:
+    import mindspore as ms
+    from mindspore import mint
+
+    F = mint.nn.functional
+except ImportError:
+    ms = mint = F = None
+
+X = randf(3, 7, 5)
+QKV = randf(2, 6, 24)  # (B, T, 3C), C = 8, 2 heads
+IMG = randf(2, 3, 7, 9)
+IMG5 = randf(1, 2, 5, 5)  # ceil_mode case where torch drops the window that starts in the padding
+TIES = np.round(randf(2, 3, 7, 9)).astype(np.float32)  # many equal maxima per window
+CASES = Cases()
+
+
+# ---------------------------------------------------------------- split
+@CASES.add(lambda t, x: t.split(x, 3, dim=1), [X])
+def split_int_remainder(x):
+    return mint.split(x, 3, dim=1)
+
+
+@CASES.add(lambda t, x: (*t.split(x, [1, 4, 2], dim=-2), *t.split(x, (2, 3), -1), *t.split(x, 2)), [X])
+def split_sizes_negative_dim(x):
+    return (*mint.split(x, [1, 4, 2], dim=-2), *mint.split(x, (2, 3), -1), *mint.split(x, 2))
+
+
+@CASES.add(lambda t, x: t.split(x, 8, dim=1)[0], [X])
+def split_size_larger_than_dim(x):
+    return mint.split(x, 8, dim=1)[0]
+
+
+def _t_attention(t, x):
+    q, k, v = x.split(8, dim=2)  # 3 x (B, T, C)
+    q, k, v = (a.view(2, 6, 2, 4).transpose(1, 2) for a in (q, k, v))  # (B, H, T, hd)
+    p = t.softmax(q @ k.transpose(-2, -1) * 0.5, dim=-1)
+    return (p @ v).transpose(1, 2).reshape(2, 6, 8)
+
+
+@CASES.add(_t_attention, [QKV], tol=1e-5)
+def split_views_feed_attention(x):
+    q, k, v = mint.split(x, 8, dim=2)
+    q = mint.transpose(q.view(2, 6, 2, 4), 1, 2)
+    k = mint.transpose(k.view(2, 6, 2, 4), 1, 2)
+    v = mint.transpose(v.view(2, 6, 2, 4), 1, 2)
+    p = F.softmax(mint.matmul(q, mint.transpose(k, -2, -1)) * 0.5, dim=-1)
+    return mint.transpose(mint.matmul(p, v), 1, 2).reshape(2, 6, 8)
+
+
+# ---------------------------------------------------------------- max_pool2d
+@CASES.add(lambda t, x: (t.nn.functional.max_pool2d(x, 2), t.nn.functional.max_pool2d(x, 3, 2, 1),
+                         t.nn.functional.max_pool2d(x, (2, 3), (1, 2), (1, 0))), [IMG])
+def max_pool2d_stride_padding(x):
+    return F.max_pool2d(x, 2), F.max_pool2d(x, 3, 2, 1), F.max_pool2d(x, (2, 3), (1, 2), (1, 0))
+
+
+@CASES.add(lambda t, x: (t.nn.functional.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True),
+                         t.nn.functional.max_pool2d(x, 2, ceil_mode=True),
+                         t.nn.functional.max_pool2d(x, 3, stride=2, dilation=2, padding=1),
+                         t.nn.functional.max_pool2d(x, 3, stride=1, dilation=(1, 2))), [IMG])
+def max_pool2d_ceil_dilation(x):
+    return (F.max_pool2d(x, 3, stride=2, padding=1, ceil_mode=True), F.max_pool2d(x, 2, ceil_mode=True),
+            F.max_pool2d(x, 3, stride=2, dilation=2, padding=1), F.max_pool2d(x, 3, stride=1, dilation=(1, 2)))
+
+
+@CASES.add(lambda t, x: t.nn.functional.max_pool2d(x, 3, 3, 1, ceil_mode=True), [IMG5])
+def max_pool2d_ceil_window_in_padding(x):
+    return F.max_pool2d(x, 3, 3, 1, ceil_mode=True)
+
+
+@CASES.add(lambda t, x: (*t.nn.functional.max_pool2d(x, 2, return_indices=True),
+                         *t.nn.functional.max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=True)), [TIES])
+def max_pool2d_ties_and_indices(x):
+    return (*F.max_pool2d(x, 2, return_indices=True), *F.max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=True))
+
+
+@CASES.add(lambda t, x: t.nn.functional.max_pool2d(x, 2), [IMG[0]])
+def max_pool2d_unbatched(x):
+    return F.max_pool2d(x, 2)
+
+
+# ---------------------------------------------------------------- avg_pool2d
+@CASES.add(lambda t, x: (t.nn.functional.avg_pool2d(x, 2), t.nn.functional.avg_pool2d(x, 3, 2, 1),
+                         t.nn.functional.avg_pool2d(x, (2, 3), (1, 2), (1, 0)),
+                         t.nn.functional.avg_pool2d(x, 3, 2, 1, count_include_pad=False)), [IMG])
+def avg_pool2d_stride_padding(x):
+    return (F.avg_pool2d(x, 2), F.avg_pool2d(x, 3, 2, 1), F.avg_pool2d(x, (2, 3), (1, 2), (1, 0)),
+            F.avg_pool2d(x, 3, 2, 1, count_include_pad=False))
+
+
+@CASES.add(lambda t, x: (t.nn.functional.avg_pool2d(x, 3, 2, 1, ceil_mode=True),
+                         t.nn.functional.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+                         t.nn.functional.avg_pool2d(x, 2, ceil_mode=True),
+                         t.nn.functional.avg_pool2d(x, 3, 2, 1, divisor_override=5),
+                         t.nn.functional.avg_pool2d(x, 3, 2, 1, ceil_mode=True, divisor_override=2)), [IMG])
+def avg_pool2d_ceil_divisor(x):
+    return (F.avg_pool2d(x, 3, 2, 1, ceil_mode=True), F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+            F.avg_pool2d(x, 2, ceil_mode=True), F.avg_pool2d(x, 3, 2, 1, divisor_override=5),
+            F.avg_pool2d(x, 3, 2, 1, ceil_mode=True, divisor_override=2))
+
+
+@CASES.add(lambda t, x: (t.nn.functional.avg_pool2d(x, 3, 3, 1, ceil_mode=True),
+                         t.nn.functional.avg_pool2d(x[0], 2)), [IMG5])
+def avg_pool2d_ceil_window_in_padding_unbatched(x):
+    return F.avg_pool2d(x, 3, 3, 1, ceil_mode=True), F.avg_pool2d(x[0], 2)
+
+
+# ---------------------------------------------------------------- adaptive_avg_pool2d
+@CASES.add(lambda t, x: (t.nn.functional.adaptive_avg_pool2d(x, 1), t.nn.functional.adaptive_avg_pool2d(x, 3),
+                         t.nn.functional.adaptive_avg_pool2d(x, (4, 5)), t.nn.functional.adaptive_avg_pool2d(x, (7, 9))),
+           [IMG])
+def adaptive_avg_pool2d_sizes(x):
+    return (F.adaptive_avg_pool2d(x, 1), F.adaptive_avg_pool2d(x, 3), F.adaptive_avg_pool2d(x, (4, 5)),
+            F.adaptive_avg_pool2d(x, (7, 9)))
+
+
+@CASES.add(lambda t, x: (t.nn.functional.adaptive_avg_pool2d(x, (None, 4)), t.nn.functional.adaptive_avg_pool2d(x, (5, None)),
+                         t.nn.functional.adaptive_avg_pool2d(x[0], 2)), [IMG])
+def adaptive_avg_pool2d_none_unbatched(x):
+    return F.adaptive_avg_pool2d(x, (None, 4)), F.adaptive_avg_pool2d(x, (5, None)), F.adaptive_avg_pool2d(x[0], 2)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fallbacks():
+    needs("mindspore")
+    needs("torch")
+    import patches.mindspore
+
+    ms.set_context(device_target="CPU", pynative_synchronize=True)
+    applied = patches.mindspore.apply("CPU")
+    assert {"mint.split", "mint.nn.functional.max_pool2d"} <= set(applied)
+    yield
+    patches.mindspore.revert()
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["pynative", "graph"])
+@pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
+def test_fallback_matches_torch(c, graph):
+    run(c, graph)
+
+
+def test_split_rejects_bad_sizes():
+    x = ms.Tensor(X)
+    with pytest.raises(ValueError, match="do not sum to 7"):
+        mint.split(x, [3, 3], dim=1)
+    with pytest.raises(ValueError, match="must be positive"):
+        mint.split(x, 0, dim=1)
