@@ -4,6 +4,7 @@
     python -m core.launch examples/llama/tiny.yaml --backend mindspore
     python -m core.launch RECIPE --device cpu --set train.steps=50 --set optim.lr=3e-4
     python -m core.launch RECIPE --print-recipe                          # show the resolved recipe
+    python -m core.launch RECIPE --nproc 2                               # data parallel via torchrun/msrun
 
 `--ai-framework {pytorch,mindspore}` (MindSpeed's spelling) is an alias of `--backend`.
 Python API: `core.train("recipe.yaml", backend="torch", overrides={"train.steps": 50})`.
@@ -27,9 +28,10 @@ USER_ERRORS: tuple[type[BaseException], ...] = (RecipeError, BackendError)
 def user_errors() -> tuple[type[BaseException], ...]:
     from core.checkpoint import CheckpointError
     from core.data import DataError
+    from core.distributed import DistributedError
     from core.trainer import NonFiniteLossError
 
-    return USER_ERRORS + (DataError, CheckpointError, NonFiniteLossError, FileNotFoundError)
+    return USER_ERRORS + (DataError, CheckpointError, NonFiniteLossError, FileNotFoundError, DistributedError)
 
 
 def resolve_recipe(path: str, backend: str | None = None, device: str | None = None,
@@ -49,10 +51,15 @@ def resolve_recipe(path: str, backend: str | None = None, device: str | None = N
 def train(recipe: str | Recipe, backend: str | None = None, device: str | None = None,
           overrides: list[str] | dict[str, Any] | None = None, progress: bool = False, log=print) -> dict:
     """Run one recipe and return the run summary as a dict (losses, final_loss, eval_loss, ...)."""
+    from core import distributed
     from core.trainer import Trainer
 
     r = recipe if isinstance(recipe, Recipe) else resolve_recipe(recipe, backend, device, overrides)
-    return Trainer(r, create_backend(r), progress=progress, log=log).run().to_dict()
+    b = create_backend(r)
+    with distributed.worker(b) as env:  # joins the process group under torchrun/msrun; no-op otherwise
+        if env.scheduler:
+            return {}
+        return Trainer(r, b, world_size=env.world_size, rank=env.rank, progress=progress, log=log).run().to_dict()
 
 
 def build_parser(prog: str = "python -m core.launch") -> argparse.ArgumentParser:
@@ -67,20 +74,36 @@ def build_parser(prog: str = "python -m core.launch") -> argparse.ArgumentParser
     p.add_argument("--out", default=None, help="run folder (same as --set train.out_dir=...)")
     p.add_argument("--no-progress", action="store_true", help="log lines only, no progress bar")
     p.add_argument("--print-recipe", action="store_true", help="print the resolved recipe and exit")
+    d = p.add_argument_group("multi-process (docs/distributed.md)")
+    d.add_argument("--nproc", type=int, default=1, help="processes on this node: spawns torchrun (msrun for mindspore)")
+    d.add_argument("--nnodes", type=int, default=1, help="number of nodes (run the same command on each)")
+    d.add_argument("--node-rank", type=int, default=0, help="this node's index, 0..nnodes-1")
+    d.add_argument("--master-addr", default="127.0.0.1", help="address of node 0")
+    d.add_argument("--master-port", type=int, default=None, help="port on node 0 (default: a free one on one node)")
     return p
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m core.launch") -> int:
+    from core import distributed
+
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(prog).parse_args(argv)
     overrides = list(args.overrides) + ([f"train.out_dir={args.out}"] if args.out else [])
+    env = distributed.detect_env()
+    where = f"rank {env.rank}: " if env.active else ""
     try:
         r = resolve_recipe(args.recipe, args.backend, args.device, overrides)
         if args.print_recipe:
             print(dump_recipe(r), end="")
             return 0
+        spec = distributed.LaunchSpec(args.nproc, args.nnodes, args.node_rank, args.master_addr, args.master_port)
+        if spec.multi_process:
+            if env.active:
+                raise distributed.DistributedError(f"already running under {env.launcher}; drop --nproc/--nnodes")
+            return distributed.spawn(r, spec, distributed.strip_launch_flags(argv), log=lambda s: print(s, flush=True))
         train(r, progress=not args.no_progress and sys.stderr.isatty(), log=print)
     except user_errors() as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {where}{e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -73,6 +73,7 @@ class TrainConfig:
     out_dir: str = ""  # run folder (metrics.jsonl, checkpoints); default runs/<recipe name>
     mode: str = "graph"  # MindSpore only: graph (compiled) | pynative
     fused_kernels: bool = False  # torch_npu fused RMSNorm/RoPE/SwiGLU/attention on NPU
+    parallel: str = "ddp"  # multi-process runs (--nproc): ddp | fsdp (torch FSDP2 fully_shard)
 
 
 @dataclass
@@ -274,6 +275,7 @@ def validate(r: Recipe) -> Recipe:
     _choice(r.device, DEVICES, "device")
     _choice(r.train.precision, PRECISIONS, "train.precision")
     _choice(r.train.mode, ("graph", "pynative"), "train.mode")
+    _choice(r.train.parallel, ("ddp", "fsdp"), "train.parallel")
     _choice(r.schedule.kind, ("cosine", "linear", "constant"), "schedule.kind")
     if not r.model.source:
         raise RecipeError("recipe key 'model.source' is required (e.g. 'model.py:Llama')")

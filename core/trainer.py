@@ -17,6 +17,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from backends.base import StepResult
 from core import checkpoint as ckpt
 from core.data import load_data
 from core.recipe import Recipe
@@ -72,12 +73,14 @@ class Trainer:
         return sum(self.backend.eval_loss(b) for b in batches) / len(batches)
 
     def _save(self, step: int) -> Path | None:
+        # Every rank gathers the state (a collective when it is sharded, e.g. FSDP); only rank 0 writes.
+        weights, optim = self.backend.state_dict(), self.backend.optimizer_state()
         if not self.is_main:
             return None
         meta = {"step": step, "backend": self.backend.name, "rng": self.backend.rng_state(),
                 "recipe": self.r.to_dict()}
-        return ckpt.save_checkpoint(self.ckpt_dir, step, self.backend.state_dict(), self.backend.optimizer_state(),
-                                    meta, keep_last=self.r.checkpoint.keep_last or None)
+        return ckpt.save_checkpoint(self.ckpt_dir, step, weights, optim, meta,
+                                    keep_last=self.r.checkpoint.keep_last or None)
 
     def _resume(self) -> tuple[int, str | None]:
         resume = self.r.checkpoint.resume
@@ -143,6 +146,8 @@ class Trainer:
                 lr = recipe_lr(r, step)
                 t_step = time.perf_counter()
                 result = self.backend.train_step(self._micro_batches(data, step), lr)
+                if self.world_size > 1:  # report the loss of the global batch, not of this rank's share
+                    result = StepResult(self.backend.all_reduce_mean(result.loss), result.grad_norm)
                 dt = time.perf_counter() - t_step
                 done = step + 1
                 if not (math.isfinite(result.loss) and math.isfinite(result.grad_norm)):

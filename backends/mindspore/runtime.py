@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from backends.base import Backend, BackendError, Batch, StepResult
+from backends.mindspore import distributed as msdist
 from backends.mindspore.device import import_mindspore, resolve_device
 from backends.mindspore.importer import load_converted_class
 from backends.mindspore.state import ParameterIndex
@@ -68,6 +69,7 @@ class MindSporeBackend(Backend):
         self.optimizer = AdamW([g for g in groups if g["params"]], lr=r.optim.lr, betas=tuple(r.optim.betas),
                                eps=r.optim.eps)
         self._weights = self.optimizer.parameters
+        self._reduce = msdist.grad_reducer(self._weights)  # mean over msrun ranks; None in one process
         self._grad_fn = ms.value_and_grad(self._loss, None, self._weights)
         wrap = ms.jit if self.graph else (lambda f: f)
         self._fused_step = wrap(self._fused_step_impl)
@@ -98,6 +100,8 @@ class MindSporeBackend(Backend):
 
     def _fused_step_impl(self, input_ids, labels):
         loss, grads = self._grad_fn(input_ids, labels)
+        if self._reduce is not None:
+            grads = self._reduce(grads)
         grads, norm = self._clip(grads)
         self.optimizer(grads)
         return loss, norm
@@ -106,6 +110,8 @@ class MindSporeBackend(Backend):
         return tuple(a + g for a, g in zip(acc, grads))
 
     def _apply_impl(self, grads, scale):
+        if self._reduce is not None:
+            grads = self._reduce(grads)
         grads = tuple(g * scale for g in grads)
         grads, norm = self._clip(grads)
         self.optimizer(grads)
@@ -134,6 +140,10 @@ class MindSporeBackend(Backend):
         n = len(micro_batches)
         norm = self._apply(acc, ms.Tensor(1.0 / n, ms.float32))
         return StepResult(loss=total / n, grad_norm=float(norm))
+
+    def all_reduce_mean(self, value: float) -> float:
+        """Mean of `value` over the ranks of an msrun job (the identity in a single process)."""
+        return msdist.all_reduce_mean(value)
 
     def eval_loss(self, batch: Batch) -> float:
         self.model.set_train(False)

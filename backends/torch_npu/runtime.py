@@ -20,6 +20,8 @@ from core.modelsource import import_model_class, resolve_model_source
 prepare_torch_import()
 import torch  # noqa: E402  (after prepare_torch_import, see device.py)
 
+from backends.torch_npu import distributed as tdist  # noqa: E402
+
 _AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -70,6 +72,7 @@ class TorchBackend(Backend):
         except TypeError as e:
             raise BackendError(f"recipe key 'model.config' does not fit {cls.__name__}: {e}") from None
         self.model = model.to(self.device)
+        self.train_model = tdist.wrap_model(self.model, r.train.parallel)  # DDP/FSDP2 under torchrun
         groups = param_groups(self.model.named_parameters(), r.optim.weight_decay)
         self.optimizer = torch.optim.AdamW(groups, lr=r.optim.lr, betas=tuple(r.optim.betas), eps=r.optim.eps)
 
@@ -95,23 +98,28 @@ class TorchBackend(Backend):
         self.optimizer.zero_grad(set_to_none=True)
         n = len(micro_batches)
         total = torch.zeros((), device=self.device)
-        for batch in micro_batches:
-            with self._autocast():
-                loss = model_loss(self.model, *self._tensors(batch))
-            scaled = loss / n
-            (self._scaler.scale(scaled) if self._scaler else scaled).backward()
+        for i, batch in enumerate(micro_batches):
+            with tdist.no_sync(self.train_model, sync=i == n - 1):  # DDP: one all-reduce per step
+                with self._autocast():
+                    loss = model_loss(self.train_model, *self._tensors(batch))
+                scaled = loss / n
+                (self._scaler.scale(scaled) if self._scaler else scaled).backward()
             total += loss.detach().float()
         if self._scaler:
             self._scaler.unscale_(self.optimizer)
         clip = self.recipe.train.clip_grad_norm
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip if clip > 0 else math.inf)
-        mean_loss, norm = float(total) / n, float(grad_norm)
+        mean_loss, norm = float(total) / n, float(tdist.full_tensor(grad_norm))
         if self._scaler:
             self._scaler.step(self.optimizer)
             self._scaler.update()
         elif math.isfinite(norm) and math.isfinite(mean_loss):
             self.optimizer.step()  # a non-finite step is skipped so the weights stay good
         return StepResult(loss=mean_loss, grad_norm=norm)
+
+    def all_reduce_mean(self, value: float) -> float:
+        """Mean of `value` over the ranks of a torchrun job (the identity in a single process)."""
+        return tdist.all_reduce_mean(value, self.device)
 
     @torch.no_grad()
     def eval_loss(self, batch: Batch) -> float:
@@ -125,14 +133,14 @@ class TorchBackend(Backend):
     def state_dict(self) -> dict[str, np.ndarray]:
         out = {}
         for k, v in self.model.state_dict().items():
-            v = v.detach().cpu()
+            v = tdist.full_tensor(v.detach()).cpu()
             out[k] = (v.float() if v.dtype == torch.bfloat16 else v).numpy().copy()
         return out
 
     def load_state_dict(self, weights: dict[str, np.ndarray]) -> None:
         tensors = {k: torch.from_numpy(np.asarray(v)) for k, v in weights.items()}
         try:
-            self.model.load_state_dict(tensors, strict=True)
+            tdist.load_full_state_dict(self.model, tensors)
         except RuntimeError as e:
             detail = " ".join(str(e).split())
             raise BackendError(f"checkpoint does not fit the model: {detail[:300]}") from None
@@ -145,8 +153,8 @@ class TorchBackend(Backend):
             if not st:
                 continue
             step = int(st["step"])
-            out[f"exp_avg/{name}"] = st["exp_avg"].detach().cpu().float().numpy().copy()
-            out[f"exp_avg_sq/{name}"] = st["exp_avg_sq"].detach().cpu().float().numpy().copy()
+            for slot in ("exp_avg", "exp_avg_sq"):
+                out[f"{slot}/{name}"] = tdist.full_tensor(st[slot].detach()).cpu().float().numpy().copy()
         out["step"] = np.array(step, dtype=np.int64)
         return out
 
@@ -159,8 +167,8 @@ class TorchBackend(Backend):
                 continue
             self.optimizer.state[p] = {
                 "step": torch.tensor(float(step), dtype=torch.float32),
-                "exp_avg": torch.from_numpy(np.array(state[f"exp_avg/{name}"])).to(p.device, p.dtype),
-                "exp_avg_sq": torch.from_numpy(np.array(state[f"exp_avg_sq/{name}"])).to(p.device, p.dtype),
+                "exp_avg": tdist.like(p, torch.from_numpy(np.array(state[f"exp_avg/{name}"]))),
+                "exp_avg_sq": tdist.like(p, torch.from_numpy(np.array(state[f"exp_avg_sq/{name}"]))),
             }
 
     def rng_state(self) -> dict[str, Any]:
