@@ -36,7 +36,8 @@ FALLBACKS = {
         "acos", "asin", "atan", "atan2", "exp2", "log2", "log10", "frac", "dot", "mv", "addmm", "trace", "diag",
         "take", "std_mean", "var_mean", "randint_like", "t")},
     **{_F + n: _MA + n for n in ("hardtanh", "relu6", "logsigmoid", "selu", "threshold", "soft_margin_loss")},
-    **{_F + n: _P + n for n in ("max_pool2d", "avg_pool2d", "adaptive_avg_pool2d")},
+    **{_F + n: _P + n for n in ("max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "avg_pool1d", "adaptive_avg_pool1d",
+                                "adaptive_max_pool1d", "avg_pool3d", "adaptive_avg_pool3d", "max_unpool2d")},
     # layers whose construct calls a primitive or an attribute bound at __init__
     _NN + "Dropout.construct": _L + "dropout_construct",
     _NN + "Conv2d.construct": _L + "conv2d_construct",
@@ -47,6 +48,8 @@ FALLBACKS = {
     _NN + "Hardtanh.construct": _L + "hardtanh_construct",  # also ReLU6 (a subclass)
     _NN + "MaxPool2d.construct": _L + "max_pool2d_construct",
     _NN + "AvgPool2d.construct": _L + "avg_pool2d_construct",
+    _NN + "AvgPool1d.construct": _L + "avg_pool1d_construct",
+    _NN + "AvgPool3d.construct": _L + "avg_pool3d_construct",
 }
 # Tensor methods: honoured in PyNative only (graph mode resolves methods internally).
 TENSOR_METHODS = {_T + n: _TM + n for n in (

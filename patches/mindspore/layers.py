@@ -57,3 +57,13 @@ def max_pool2d_construct(self, input):
 def avg_pool2d_construct(self, input):
     return mint.nn.functional.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                                          self.count_include_pad, self.divisor_override)
+
+
+def avg_pool1d_construct(self, input):
+    return mint.nn.functional.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                         self.count_include_pad)
+
+
+def avg_pool3d_construct(self, input):
+    return mint.nn.functional.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                         self.count_include_pad, self.divisor_override)

@@ -13,7 +13,6 @@ import pytest
 from conftest import needs
 
 SCOPE = ("mindspore.mint.", "mindspore.Tensor.", "mindspore.ops.")
-_POOL = "no CPU kernel; only the 2-D max/avg/adaptive-avg pooling fallbacks are written"
 KNOWN_GAPS = {
     "mindspore.mint.einsum": "Ascend-only; the converter should rewrite einsum as matmul",
     "mindspore.mint.bincount": "no CPU kernel (BincountExt); data-dependent shape",
@@ -21,15 +20,6 @@ KNOWN_GAPS = {
     "mindspore.mint.index_add": "CPU IndexAdd wants int32 indices; fallback not written",
     "mindspore.mint.median": "no CPU kernel (MedianDim)",
     "mindspore.mint.unique": "no CPU kernel (Unique2); data-dependent shape",
-    "mindspore.mint.nn.AdaptiveAvgPool1d": _POOL,
-    "mindspore.mint.nn.AdaptiveAvgPool3d": _POOL, "mindspore.mint.nn.AdaptiveMaxPool1d": _POOL,
-    "mindspore.mint.nn.AvgPool1d": _POOL, "mindspore.mint.nn.AvgPool3d": _POOL,
-    "mindspore.mint.nn.MaxUnpool2d": _POOL,
-    "mindspore.mint.nn.functional.adaptive_avg_pool1d": _POOL,
-    "mindspore.mint.nn.functional.adaptive_avg_pool3d": _POOL, "mindspore.mint.nn.functional.adaptive_max_pool1d": _POOL,
-    "mindspore.mint.nn.functional.avg_pool1d": _POOL,
-    "mindspore.mint.nn.functional.avg_pool3d": _POOL,
-    "mindspore.mint.nn.functional.max_unpool2d": _POOL,
     "mindspore.mint.nn.Conv3d": "no CPU kernel (Conv3DExt)", "mindspore.mint.nn.functional.conv3d": "Ascend-only",
     "mindspore.mint.nn.ConvTranspose2d": "no CPU kernel (ConvTranspose2D)",
     "mindspore.mint.nn.functional.conv_transpose2d": "no CPU kernel (ConvTranspose2D)",

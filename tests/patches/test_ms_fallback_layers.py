@@ -17,6 +17,8 @@ except ImportError:
     ms = mint = None
 
 IDS = np.array([[1, 0, 9], [3, 3, 0]], dtype=np.int64)
+_I, _J = np.meshgrid(range(2), range(3), indexing="ij")
+UNPOOL_IDX = np.broadcast_to((2 * _I + (_I + _J) % 2) * 6 + 2 * _J, (2, 3, 2, 3)).astype(np.int64)  # one per 2x2 window of 4x6
 # (layer class name, constructor args, kwargs, inputs, train mode)
 LAYERS = [
     ("Embedding", (10, 4), {"padding_idx": 0}, [IDS], True),
@@ -41,6 +43,12 @@ LAYERS = [
     ("AvgPool2d", (3,), {"stride": 2, "padding": 1, "count_include_pad": False}, [randf(2, 3, 7, 9)], True),
     ("AvgPool2d", (2,), {"ceil_mode": True, "divisor_override": 3}, [randf(2, 3, 7, 9)], True),
     ("AdaptiveAvgPool2d", ((3, None),), {}, [randf(2, 3, 7, 9)], True),
+    ("AvgPool1d", (3,), {"stride": 2, "padding": 1, "ceil_mode": True}, [randf(2, 3, 9)], True),
+    ("AdaptiveAvgPool1d", (4,), {}, [randf(2, 3, 9)], True),
+    ("AdaptiveMaxPool1d", (4,), {}, [randf(2, 3, 9)], True),
+    ("AvgPool3d", (2,), {"stride": 1, "padding": 1, "count_include_pad": False}, [randf(2, 3, 4, 5, 6)], True),
+    ("AdaptiveAvgPool3d", ((2, None, 3),), {}, [randf(2, 3, 4, 5, 6)], True),
+    ("MaxUnpool2d", (2,), {}, [randf(2, 3, 2, 3), UNPOOL_IDX], True),
 ]
 
 

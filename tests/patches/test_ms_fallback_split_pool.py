@@ -1,5 +1,5 @@
-"""MindSpore CPU fallbacks for mint.split and 2-D pooling (max_pool2d, avg_pool2d,
-adaptive_avg_pool2d) vs torch, in PyNative and graph mode (mindspore.jit), forward and input
+"""MindSpore CPU fallbacks for mint.split and pooling (max_pool2d, avg_pool1d/2d/3d,
+adaptive_avg_pool1d/2d/3d, adaptive_max_pool1d) vs torch, in PyNative and graph mode (mindspore.jit), forward and input
 gradients; torch's stride default, padding, dilation, ceil_mode, return_indices, count_include_pad,
 divisor_override, adaptive sizes with None, ties, and split views feeding attention (where
 mint.split's own backward is wrong in PyNative).
@@ -22,6 +22,9 @@ except ImportError:
 
 X = randf(3, 7, 5)
 QKV = randf(2, 6, 24)  # (B, T, 3C), C = 8, 2 heads
+SEQ = randf(2, 3, 9)
+SEQ_TIES = np.round(SEQ)
+VOL = randf(2, 3, 5, 6, 7)
 IMG = randf(2, 3, 7, 9)
 IMG5 = randf(1, 2, 5, 5)  # ceil_mode case where torch drops the window that starts in the padding
 TIES = np.round(randf(2, 3, 7, 9)).astype(np.float32)  # many equal maxima per window
@@ -39,9 +42,9 @@ def split_sizes_negative_dim(x):
     return (*mint.split(x, [1, 4, 2], dim=-2), *mint.split(x, (2, 3), -1), *mint.split(x, 2))
 
 
-@CASES.add(lambda t, x: t.split(x, 8, dim=1)[0], [X])
-def split_size_larger_than_dim(x):
-    return mint.split(x, 8, dim=1)[0]
+@CASES.add(lambda t, x: (*t.split(x, 8, dim=1), *t.split(x, [0, 3, 0, 2], dim=2)), [X])
+def split_size_larger_than_dim_and_empty_pieces(x):
+    return (*mint.split(x, 8, dim=1), *mint.split(x, [0, 3, 0, 2], dim=2))
 
 
 def _t_attention(t, x):
@@ -51,7 +54,7 @@ def _t_attention(t, x):
     return (p @ v).transpose(1, 2).reshape(2, 6, 8)
 
 
-@CASES.add(_t_attention, [QKV], tol=1e-5)
+@CASES.add(_t_attention, [QKV])
 def split_views_feed_attention(x):
     q, k, v = mint.split(x, 8, dim=2)
     q = mint.transpose(q.view(2, 6, 2, 4), 1, 2)
@@ -134,6 +137,61 @@ def adaptive_avg_pool2d_none_unbatched(x):
     return F.adaptive_avg_pool2d(x, (None, 4)), F.adaptive_avg_pool2d(x, (5, None)), F.adaptive_avg_pool2d(x[0], 2)
 
 
+# ---------------------------------------------------------------- 1-D and 3-D
+@CASES.add(lambda t, x: (t.nn.functional.avg_pool1d(x, 2), t.nn.functional.avg_pool1d(x, 3, 2, 1, count_include_pad=False),
+                         t.nn.functional.avg_pool1d(x, 4, 3, 1, ceil_mode=True), t.nn.functional.avg_pool1d(x[0], 2)), [SEQ])
+def avg_pool1d(x):
+    return (F.avg_pool1d(x, 2), F.avg_pool1d(x, 3, 2, 1, count_include_pad=False), F.avg_pool1d(x, 4, 3, 1, ceil_mode=True),
+            F.avg_pool1d(x[0], 2))
+
+
+@CASES.add(lambda t, x: (t.nn.functional.adaptive_avg_pool1d(x, 4), t.nn.functional.adaptive_avg_pool1d(x, 1),
+                         t.nn.functional.adaptive_avg_pool1d(x[0], 5)), [SEQ])
+def adaptive_avg_pool1d(x):
+    return F.adaptive_avg_pool1d(x, 4), F.adaptive_avg_pool1d(x, 1), F.adaptive_avg_pool1d(x[0], 5)
+
+
+@CASES.add(lambda t, x: (*t.nn.functional.adaptive_max_pool1d(x, 4, return_indices=True),
+                         t.nn.functional.adaptive_max_pool1d(x, 9), t.nn.functional.adaptive_max_pool1d(x[0], 5)), [SEQ_TIES])
+def adaptive_max_pool1d_ties(x):
+    return (*F.adaptive_max_pool1d(x, 4, return_indices=True), F.adaptive_max_pool1d(x, 9),
+            F.adaptive_max_pool1d(x[0], 5))
+
+
+@CASES.add(lambda t, x: (t.nn.functional.avg_pool3d(x, 2), t.nn.functional.avg_pool3d(x, (2, 3, 2), (1, 2, 2), (1, 0, 1)),
+                         t.nn.functional.avg_pool3d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+                         t.nn.functional.avg_pool3d(x, 3, 2, 1, ceil_mode=True, divisor_override=2),
+                         t.nn.functional.avg_pool3d(x[0], 2)), [VOL])
+def avg_pool3d(x):
+    return (F.avg_pool3d(x, 2), F.avg_pool3d(x, (2, 3, 2), (1, 2, 2), (1, 0, 1)),
+            F.avg_pool3d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+            F.avg_pool3d(x, 3, 2, 1, ceil_mode=True, divisor_override=2), F.avg_pool3d(x[0], 2))
+
+
+@CASES.add(lambda t, x: (t.nn.functional.adaptive_avg_pool3d(x, 1), t.nn.functional.adaptive_avg_pool3d(x, (2, 4, 3)),
+                         t.nn.functional.adaptive_avg_pool3d(x, (None, 4, None)), t.nn.functional.adaptive_avg_pool3d(x[0], 2)),
+           [VOL])
+def adaptive_avg_pool3d(x):
+    return (F.adaptive_avg_pool3d(x, 1), F.adaptive_avg_pool3d(x, (2, 4, 3)), F.adaptive_avg_pool3d(x, (None, 4, None)),
+            F.adaptive_avg_pool3d(x[0], 2))
+
+
+def _t_unpool(t, x):
+    out, idx = t.nn.functional.max_pool2d(x, 2, return_indices=True)
+    out3, idx3 = t.nn.functional.max_pool2d(x, 3, 2, 1, return_indices=True)
+    return (t.nn.functional.max_unpool2d(out, idx, 2, output_size=x.shape[-2:]), t.nn.functional.max_unpool2d(out, idx, 2),
+            t.nn.functional.max_unpool2d(out3, idx3, 3, 2, 1, output_size=(6, 8)),
+            t.nn.functional.max_unpool2d(out[0], idx[0], (2, 2), output_size=(6, 8)))
+
+
+@CASES.add(_t_unpool, [IMG[:, :, :6, :8].copy()])
+def max_unpool2d(x):
+    out, idx = F.max_pool2d(x, 2, return_indices=True)
+    out3, idx3 = F.max_pool2d(x, 3, 2, 1, return_indices=True)
+    return (F.max_unpool2d(out, idx, 2, output_size=x.shape[-2:]), F.max_unpool2d(out, idx, 2),
+            F.max_unpool2d(out3, idx3, 3, 2, 1, output_size=(6, 8)), F.max_unpool2d(out[0], idx[0], (2, 2), output_size=(6, 8)))
+
+
 @pytest.fixture(scope="module", autouse=True)
 def fallbacks():
     needs("mindspore")
@@ -159,3 +217,10 @@ def test_split_rejects_bad_sizes():
         mint.split(x, [3, 3], dim=1)
     with pytest.raises(ValueError, match="must be positive"):
         mint.split(x, 0, dim=1)
+
+
+def test_pooling_rejects_bad_rank():
+    with pytest.raises(ValueError, match="max_pool2d: expected a 3-D .* or 4-D .* got 5-D"):
+        F.max_pool2d(ms.Tensor(VOL), 2)
+    with pytest.raises(ValueError, match="avg_pool3d: expected a 4-D .* or 5-D .* got 3-D"):
+        F.avg_pool3d(ms.Tensor(SEQ), 2)
