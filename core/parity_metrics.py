@@ -24,11 +24,14 @@ class Tolerances:
         return asdict(self)
 
 
-# fp32 on CPU: measured errors are ~1e-7 (forward), ~1e-6 (grads), <= 2e-6 (20-step loss), so these
-# leave one to two orders of magnitude of headroom. bf16/fp16 runs compare two different mixed-precision
-# implementations; their defaults are bounds on rounding noise, not on measured CPU runs.
+# fp32 on CPU: measured errors are ~3e-7 (forward), ~1e-6 (grads), ~5e-7 (20-step loss), so these leave
+# one to two orders of magnitude of headroom. Weights get a looser bound: AdamW turns rounding noise in a
+# gradient whose true value is 0 (e.g. an attention key bias, which softmax ignores) into full-size
+# updates, so such a parameter differs by its whole (tiny) value: 2.2e-4 of GPT-2's c_attn.bias after
+# 10 steps. bf16/fp16 runs compare two mixed-precision implementations; their defaults bound rounding
+# noise and are not measured on CPU (MindSpore has no bf16/fp16 training on CPU).
 DEFAULTS: dict[str, Tolerances] = {
-    "fp32": Tolerances(logits=1e-5, grads=1e-4, loss=1e-4, params=1e-4),
+    "fp32": Tolerances(logits=1e-5, grads=1e-4, loss=1e-4, params=1e-3),
     "bf16": Tolerances(logits=2e-2, grads=5e-2, loss=1e-2, params=2e-2),
     "fp16": Tolerances(logits=5e-3, grads=2e-2, loss=5e-3, params=1e-2),
 }
