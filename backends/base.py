@@ -62,6 +62,9 @@ class Backend(Protocol):
     def eval_loss(self, batch: Batch) -> float:
         """Mean loss on one batch without updating anything."""
 
+    def all_reduce_mean(self, value: float) -> float:
+        """Mean of a float over the ranks of a multi-process run; the identity in one process."""
+
     def num_parameters(self) -> int:
         """Unique trainable parameter count (tied weights counted once)."""
 
