@@ -230,7 +230,8 @@ def explain_torchrun_failure(output: str, code: int) -> str:
         return f"distributed run failed: torchrun {_exit_reason(code)} (see its output above)"
     rank, local, rc = int(m.group(1)), int(m.group(2)), int(m.group(3))
     detail = (m.group(4) or "").strip()
-    how = _exit_reason(rc) + (f": {detail}" if detail and detail != "<N/A>" and "Signal" not in detail else "")
+    useless = not detail or detail == "<N/A>" or detail.startswith(("Signal", "To enable traceback"))
+    how = _exit_reason(rc) + ("" if useless else f": {detail}")
     return (f"distributed run failed: rank {rank} (local rank {local}) {how}; torchrun stopped the other ranks "
             f"(its error, if any, is above)")
 
@@ -351,8 +352,7 @@ def run_msrun(cmd: list[str], log_dir: str | Path, env: dict[str, str], err=None
         raise
     if code == 0 and not dead:
         return 0, ""
-    code = code or 1
-    return code, explain_msrun_failure(log_dir, dead.get("pid"), dead.get("code"), code)
+    return (code if code > 0 else 1), explain_msrun_failure(log_dir, dead.get("pid"), dead.get("code"), code)
 
 
 def spawn(recipe, spec: LaunchSpec, worker_args: list[str], log=print) -> int:
@@ -378,4 +378,4 @@ def spawn(recipe, spec: LaunchSpec, worker_args: list[str], log=print) -> int:
         code, message = run_torchrun(cmd)
     if code != 0:
         print(f"error: {message}", file=sys.stderr)
-    return code
+    return 0 if code == 0 else code if code > 0 else 1

@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m core.launch") -> 
             print(dump_recipe(r), end="")
             return 0
         spec = distributed.LaunchSpec(args.nproc, args.nnodes, args.node_rank, args.master_addr, args.master_port)
+        spec.check()
         if spec.multi_process:
             if env.active:
                 raise distributed.DistributedError(f"already running under {env.launcher}; drop --nproc/--nnodes")
