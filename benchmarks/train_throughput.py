@@ -140,20 +140,34 @@ class NativeRunner:
         return float(loss)
 
 
-def measure(name, make_runner, batches, warmup, lr):
-    runner = make_runner()
-    t0 = time.perf_counter()
-    for b in batches[:warmup]:  # includes graph compilation
-        runner.train_step([b], lr)
-    compile_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for b in batches[warmup:]:
-        runner.train_step([b], lr)
-    dt = time.perf_counter() - t0
-    tokens = sum(b.num_tokens for b in batches[warmup:])
-    print(f"  {name:<28} {tokens / dt:>10,.0f} tok/s   ({dt / (len(batches) - warmup) * 1000:7.1f} ms/step, "
-          f"first {warmup} steps {compile_s:5.1f}s)", flush=True)
-    return tokens / dt
+def measure(runners: dict, batches, warmup: int, rounds: int, lr: float) -> dict[str, float]:
+    """tokens/s per runner. Steps are timed in interleaved rounds (a few steps of each runner in turn)
+    so that load from other processes on the machine hits every row alike."""
+    built = {}
+    for name, make in runners.items():
+        t0 = time.perf_counter()
+        runner = make()
+        for b in batches[:warmup]:  # includes graph compilation
+            runner.train_step([b], lr)
+        built[name] = runner
+        print(f"  built {name:<28} ({time.perf_counter() - t0:5.1f}s incl. {warmup} warm-up steps)", flush=True)
+    timed = batches[warmup:]
+    per_round = max(1, len(timed) // rounds)
+    seconds = dict.fromkeys(built, 0.0)
+    for r in range(rounds):
+        chunk = timed[r * per_round:(r + 1) * per_round]
+        for name, runner in built.items():
+            t0 = time.perf_counter()
+            for b in chunk:
+                runner.train_step([b], lr)
+            seconds[name] += time.perf_counter() - t0
+    steps = per_round * rounds
+    tokens = sum(b.num_tokens for b in timed[:steps])
+    out = {}
+    for name, sec in seconds.items():
+        out[name] = tokens / sec
+        print(f"  {name:<28} {out[name]:>10,.0f} tok/s   ({sec / steps * 1000:7.1f} ms/step)", flush=True)
+    return out
 
 
 def main(argv=None) -> int:
@@ -161,6 +175,7 @@ def main(argv=None) -> int:
     p.add_argument("recipe", nargs="?", default=str(REPO / "examples/llama/tiny.yaml"))
     p.add_argument("--steps", type=int, default=20, help="timed steps per row")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation)")
+    p.add_argument("--rounds", type=int, default=4, help="interleaved timing rounds")
     p.add_argument("--json", help="also write the figures to this file")
     args = p.parse_args(argv)
 
@@ -180,13 +195,9 @@ def main(argv=None) -> int:
                      base_dir=r.base_dir)
     batches = [data.train_batch(s, 0) for s in range(args.warmup + args.steps)]
     print(f"{r.name}: batch {r.data.batch_size} x {r.data.seq_len} tokens, {args.steps} timed steps")
-    rows = {
-        "torch": measure("torch backend", backend("torch"), batches, args.warmup, r.optim.lr),
-        "ms_graph": measure("mindspore backend (graph)", backend("mindspore", "graph"), batches, args.warmup, r.optim.lr),
-        "ms_pynative": measure("mindspore backend (pynative)", backend("mindspore", "pynative"), batches, args.warmup,
-                               r.optim.lr),
-        "native_graph": measure("native mindspore (graph)", lambda: NativeRunner(r), batches, args.warmup, r.optim.lr),
-    }
+    runners = {"torch": backend("torch"), "ms_graph": backend("mindspore", "graph"),
+               "ms_pynative": backend("mindspore", "pynative"), "native_graph": lambda: NativeRunner(r)}
+    rows = measure(runners, batches, args.warmup, args.rounds, r.optim.lr)
     ratios = {
         "ms_graph / native_graph": rows["ms_graph"] / rows["native_graph"],
         "ms_graph / torch": rows["ms_graph"] / rows["torch"],
