@@ -58,9 +58,11 @@ def render_markdown(rep: dict) -> str:
         ls = c["losses"]
         lines.append(f"| per-step loss, worst step {ls['worst_step']} | {_e(ls['max_abs'])} | {_e(ls['max_rel'])} | "
                      f"{_e(tol['loss'])} | {_mark(ls['ok'])} |")
+    if "eval_loss" in c:
         ev = c["eval_loss"]
         lines.append(f"| eval loss after step {rep['steps']} | {_e(ev['abs'])} | {_e(ev['rel'])} | {_e(tol['loss'])} | "
                      f"{_mark(ev['ok'])} |")
+    if "params" in c:
         p = c["params"]
         if p["worst"]:
             w = p["per_name"][p["worst"]]
@@ -122,7 +124,7 @@ def plot_losses(rep: dict, path: Path) -> None:
     bottom.set_xlabel("step")
     bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
     bottom.set_ylabel("relative difference")
-    bottom.legend(loc="upper left")
+    bottom.legend(loc="best")
     bottom.grid(alpha=0.3, which="both")
     fig.tight_layout()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
