@@ -199,3 +199,16 @@ def test_bad_folders_and_unsupported_configs(tmp_path, hf_dir, capsys):
     capsys.readouterr()
     assert checkpoint.main(["hf-export", str(plain), str(tmp_path / "x")]) == 2
     assert "does not record a model config" in capsys.readouterr().err
+
+
+def test_export_takes_the_config_from_a_training_checkpoint_or_a_recipe(hf_dir, tmp_path):
+    src, _ = hf_dir
+    weights, cfg, _ = hf.import_hf(src)
+    root = tmp_path / "ckpt"
+    checkpoint.save_checkpoint(root, 5, weights, {}, {"recipe": {"model": {"config": cfg}}})
+    assert checkpoint.main(["hf-export", str(root), str(tmp_path / "a")]) == 0  # a root: its newest checkpoint
+    recipe_args = ["--recipe", str(REPO / "examples/llama/tiny.yaml")] + [a for o in OUR_SET for a in ("--set", o)]
+    assert checkpoint.main(["hf-export", str(root / "step_00000005"), str(tmp_path / "b"), *recipe_args]) == 0
+    a, b, ref = _hf_tensors(tmp_path / "a"), _hf_tensors(tmp_path / "b"), _hf_tensors(src)
+    assert all(a[k][0].tobytes() == b[k][0].tobytes() == ref[k][0].tobytes() for k in ref)
+    assert json.loads((tmp_path / "b/config.json").read_text())["max_position_embeddings"] == 64
