@@ -16,8 +16,8 @@ from patches.manager import MANAGER
 
 GROUP = "mindspore"
 _M, _F, _NN, _T = "mindspore.mint.", "mindspore.mint.nn.functional.", "mindspore.mint.nn.", "mindspore.Tensor."
-_C, _O, _FN, _L, _TM, _MA, _P = (f"patches.mindspore.{m}:" for m in (
-    "creation", "tensor_ops", "functional", "layers", "tensor_methods", "math_ops", "pooling"))
+_C, _O, _FN, _L, _TM, _MA, _P, _CV, _NX = (f"patches.mindspore.{m}:" for m in (
+    "creation", "tensor_ops", "functional", "layers", "tensor_methods", "math_ops", "pooling", "conv", "nn_extra"))
 
 # target -> replacement ("module:function"). Function forms work in PyNative and graph mode.
 FALLBACKS = {
@@ -38,6 +38,8 @@ FALLBACKS = {
     **{_F + n: _MA + n for n in ("hardtanh", "relu6", "logsigmoid", "selu", "threshold", "soft_margin_loss")},
     **{_F + n: _P + n for n in ("max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "avg_pool1d", "adaptive_avg_pool1d",
                                 "adaptive_max_pool1d", "avg_pool3d", "adaptive_avg_pool3d", "max_unpool2d")},
+    **{_F + n: _CV + n for n in ("conv_transpose2d", "conv3d", "unfold", "fold")},
+    **{_F + n: _NX + n for n in ("dropout2d", "cosine_embedding_loss")},
     # layers whose construct calls a primitive or an attribute bound at __init__
     _NN + "Dropout.construct": _L + "dropout_construct",
     _NN + "Conv2d.construct": _L + "conv2d_construct",
@@ -50,7 +52,16 @@ FALLBACKS = {
     _NN + "AvgPool2d.construct": _L + "avg_pool2d_construct",
     _NN + "AvgPool1d.construct": _L + "avg_pool1d_construct",
     _NN + "AvgPool3d.construct": _L + "avg_pool3d_construct",
+    _NN + "Conv3d.construct": _L + "conv3d_construct",
+    _NN + "Unfold.construct": _L + "unfold_construct",
+    _NN + "Fold.construct": _L + "fold_construct",
+    _NN + "Dropout2d.construct": _L + "dropout2d_construct",
+    _NN + "UpsamplingNearest2d.construct": _L + "upsampling_nearest2d_construct",
+    _NN + "UpsamplingBilinear2d.construct": _L + "upsampling_bilinear2d_construct",
+    # ConvTranspose2d, CosineEmbeddingLoss and ReflectionPad3d call the functionals above
 }
+# target -> wrapper(original): handles the arguments without a CPU kernel, passes the rest on.
+WRAPPERS = {_F + "interpolate": "patches.mindspore.resample:interpolate_wrapper"}  # linear/bilinear/bicubic
 # Tensor methods: honoured in PyNative only (graph mode resolves methods internally).
 TENSOR_METHODS = {_T + n: _TM + n for n in (
     "clone", "zero_", "fill_", "masked_fill_", "normal_", "uniform_", "repeat", "roll", "new_full")}
@@ -64,6 +75,8 @@ def _register() -> None:
         return
     for target, new in FALLBACKS.items():
         MANAGER.register(target, new, name=target.removeprefix("mindspore."), condition=CONDITION, group=GROUP)
+    for target, wrap in WRAPPERS.items():
+        MANAGER.register(target, wrapper=wrap, name=target.removeprefix("mindspore."), condition=CONDITION, group=GROUP)
     for target, new in {**TENSOR_METHODS, **MISSING_METHODS}.items():
         MANAGER.register(target, new, name=target.removeprefix("mindspore."), condition=CONDITION, group=GROUP,
                          create_dummy=target in MISSING_METHODS, note="PyNative only")

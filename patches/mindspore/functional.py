@@ -11,6 +11,8 @@ from __future__ import annotations
 import mindspore as ms
 from mindspore import ops
 
+from patches.mindspore.nn_extra import reflect_pad as _reflect_pad
+
 _cast = ops.cast
 _gather = ops.gather
 _gather_d = ops.gather_elements
@@ -145,6 +147,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
 def pad(input, pad, mode="constant", value=None):
     if mode == "constant":
         return _pad(input, pad, "constant", 0.0 if value is None else value)
+    if mode == "reflect" and (len(pad) > 4 or input.ndim > 4):  # CPU PadV3 reflect: 4-D at most
+        return _reflect_pad(input, pad)
     return _pad(input, pad, mode)
 
 

@@ -67,3 +67,32 @@ def avg_pool1d_construct(self, input):
 def avg_pool3d_construct(self, input):
     return mint.nn.functional.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                                          self.count_include_pad, self.divisor_override)
+
+
+def conv3d_construct(self, input):
+    if self.padding_mode != "zeros":
+        input = mint.nn.functional.pad(input, self._reversed_padding, mode=self.padding_mode)
+        return mint.nn.functional.conv3d(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+    return mint.nn.functional.conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                                     self.groups)
+
+
+def unfold_construct(self, input):
+    return mint.nn.functional.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+
+def fold_construct(self, input):
+    return mint.nn.functional.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
+
+
+def dropout2d_construct(self, input):
+    return mint.nn.functional.dropout2d(input, self.p, self.training)
+
+
+def upsampling_nearest2d_construct(self, input):
+    return mint.nn.functional.interpolate(input, self.size, self.scale_factor, "nearest")
+
+
+def upsampling_bilinear2d_construct(self, input):
+    # torch's UpsamplingBilinear2d is interpolate(..., mode="bilinear", align_corners=True)
+    return mint.nn.functional.interpolate(input, self.size, self.scale_factor, "bilinear", True)

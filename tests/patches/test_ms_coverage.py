@@ -20,17 +20,6 @@ KNOWN_GAPS = {
     "mindspore.mint.index_add": "CPU IndexAdd wants int32 indices; fallback not written",
     "mindspore.mint.median": "no CPU kernel (MedianDim)",
     "mindspore.mint.unique": "no CPU kernel (Unique2); data-dependent shape",
-    "mindspore.mint.nn.Conv3d": "no CPU kernel (Conv3DExt)", "mindspore.mint.nn.functional.conv3d": "Ascend-only",
-    "mindspore.mint.nn.ConvTranspose2d": "no CPU kernel (ConvTranspose2D)",
-    "mindspore.mint.nn.functional.conv_transpose2d": "no CPU kernel (ConvTranspose2D)",
-    "mindspore.mint.nn.CosineEmbeddingLoss": "CPU: Not implement exception",
-    "mindspore.mint.nn.functional.cosine_embedding_loss": "CPU: Not implement exception",
-    "mindspore.mint.nn.Dropout2d": "CPU: Not implement exception", "mindspore.mint.nn.functional.dropout2d": "CPU: Not implement exception",
-    "mindspore.mint.nn.Fold": "no CPU kernel (Col2ImExt)", "mindspore.mint.nn.functional.fold": "no CPU kernel (Col2ImExt)",
-    "mindspore.mint.nn.Unfold": "no CPU kernel (Im2ColExt)", "mindspore.mint.nn.functional.unfold": "no CPU kernel (Im2ColExt)",
-    "mindspore.mint.nn.ReflectionPad3d": "CPU PadV3 reflect supports at most 4-D input",
-    "mindspore.mint.nn.UpsamplingBilinear2d": "MindSpore 2.10 layer passes scales in a form its own op rejects",
-    "mindspore.mint.nn.UpsamplingNearest2d": "MindSpore 2.10 layer passes scales in a form its own op rejects",
 }
 
 

@@ -49,6 +49,19 @@ LAYERS = [
     ("AvgPool3d", (2,), {"stride": 1, "padding": 1, "count_include_pad": False}, [randf(2, 3, 4, 5, 6)], True),
     ("AdaptiveAvgPool3d", ((2, None, 3),), {}, [randf(2, 3, 4, 5, 6)], True),
     ("MaxUnpool2d", (2,), {}, [randf(2, 3, 2, 3), UNPOOL_IDX], True),
+    ("ConvTranspose2d", (4, 6, 3), {"stride": 2, "padding": 1, "output_padding": 1, "groups": 2},
+     [randf(2, 4, 5, 6)], True),
+    ("Conv3d", (4, 6, (2, 3, 2)), {"stride": (1, 2, 1), "padding": 1, "groups": 2}, [randf(2, 4, 4, 5, 6)], True),
+    ("Conv3d", (3, 2, 3), {"padding": 1, "padding_mode": "reflect", "bias": False}, [randf(2, 3, 4, 5, 6)], True),
+    ("Unfold", ((2, 3),), {"padding": 1, "stride": 2}, [randf(2, 3, 5, 6)], True),
+    ("Fold", ((5, 5), (2, 3)), {}, [randf(2, 12, 12)], True),
+    ("CosineEmbeddingLoss", (), {"margin": 0.2}, [randf(5, 4), randf(5, 4), np.array([1, -1, 1, -1, -1], np.float32)],
+     True),
+    ("ReflectionPad3d", ((1, 2, 0, 1, 2, 1),), {}, [randf(2, 3, 4, 5, 6)], True),
+    ("UpsamplingNearest2d", (), {"scale_factor": 2.0}, [randf(2, 3, 4, 5)], True),
+    ("UpsamplingBilinear2d", (), {"scale_factor": 1.5}, [randf(2, 3, 4, 5)], True),
+    ("UpsamplingBilinear2d", ((7, 9),), {}, [randf(2, 3, 4, 5)], True),
+    ("Dropout2d", (0.5,), {}, [randf(2, 3, 4, 5)], False),  # eval: identity
 ]
 
 
