@@ -1,17 +1,23 @@
 """Converter speed vs libcst alone, and -j 2 vs -j 1, on a generated tree (not committed).
 
-    .venv/bin/python benchmarks/convert_speed.py            # default: 3 repeats, examples x15 + fixtures
-    .venv/bin/python benchmarks/convert_speed.py --copies 30 --repeats 5
+    .venv/bin/python benchmarks/convert_speed.py            # default: 5 rounds, examples x15 + fixtures
+    .venv/bin/python benchmarks/convert_speed.py --copies 40 --repeats 7
+    .venv/bin/python benchmarks/convert_speed.py --no-qnp   # skip the slow QualifiedNameProvider baseline
 
 Prints, for the same files: libcst parse+print, parse+QualifiedNameProvider+print, our
-conversion, and the ratios; then the wall time of `python -m codemods.convert TREE -o OUT` with
--j 1 and -j 2 (the CLI's own process pool) and their speed-up.
+conversion, and their ratios; then the wall time of `python -m codemods.convert TREE -o OUT` with
+-j 1 and -j 2 (the CLI's own process pool) and the speed-up. The measurements being compared run
+back to back in every round (so load from other processes hits both alike); each figure is the
+median over rounds, each ratio the median of the per-round ratios. The load average is printed
+before and after: on a shared machine, read the ratios, not the seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,19 +44,38 @@ def build_tree(root: Path, copies: int) -> list[Path]:
     return files
 
 
-def best_of(repeats, fn) -> float:
-    times = []
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def rounds(repeats: int, fns: dict) -> dict:
+    """{name: [seconds per round]}, the functions run back to back in every round."""
+    times = {name: [] for name in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        for name, fn in fns.items():
+            times[name].append(timed(fn))
+    return times
+
+
+def med(xs) -> float:
+    return statistics.median(xs)
+
+
+def ratio(times: dict, a: str, b: str) -> float:
+    return med([x / y for x, y in zip(times[a], times[b])])
+
+
+def load() -> str:
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()) + f" on {os.cpu_count()} cores"
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--copies", type=int, default=15, help="copies of each example model in the tree")
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5, help="rounds (median reported)")
+    ap.add_argument("--no-qnp", action="store_true", help="skip parse+QualifiedNameProvider+print")
     args = ap.parse_args(argv)
 
     import libcst as cst
@@ -58,6 +83,7 @@ def main(argv=None) -> int:
 
     from codemods import convert_source
 
+    print(load())
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "tree"
         files = build_tree(tree, args.copies)
@@ -80,25 +106,31 @@ def main(argv=None) -> int:
                 convert_source(t, str(files[i]))
 
         convert()  # warm caches (tables, rule modules)
-        t_pp = best_of(args.repeats, parse_print)
-        t_qnp = best_of(args.repeats, parse_qnp_print)
-        t_conv = best_of(args.repeats, convert)
-        print(f"libcst parse+print:             {t_pp:7.3f} s")
-        print(f"libcst parse+QNP+print:         {t_qnp:7.3f} s")
-        print(f"codemods convert (in-process):  {t_conv:7.3f} s")
-        print(f"ratio convert / (parse+print):     {t_conv / t_pp:5.2f}x  (target <= 1.5x with a lighter resolver)")
-        print(f"ratio convert / (parse+QNP+print): {t_conv / t_qnp:5.2f}x  (target <= 1.5x)")
+        fns = {"pp": parse_print, "conv": convert}
+        if not args.no_qnp:
+            fns["qnp"] = parse_qnp_print
+        t = rounds(args.repeats, fns)
+        print(f"libcst parse+print:             {med(t['pp']):7.3f} s")
+        if not args.no_qnp:
+            print(f"libcst parse+QNP+print:         {med(t['qnp']):7.3f} s")
+        print(f"codemods convert (in-process):  {med(t['conv']):7.3f} s")
+        print(f"ratio convert / (parse+print):     {ratio(t, 'conv', 'pp'):5.2f}x  (target <= 1.5x with a lighter resolver)")
+        if not args.no_qnp:
+            print(f"ratio convert / (parse+QNP+print): {ratio(t, 'conv', 'qnp'):5.2f}x  (target <= 1.5x)")
 
         def cli(jobs):
-            out = Path(tmp) / f"out{jobs}"
-            def run():
-                shutil.rmtree(out, ignore_errors=True)
+            count = iter(range(10**6))
+
+            def run():  # a fresh output folder every time: no deleting inside the timing
+                out = Path(tmp) / f"out{jobs}_{next(count)}"
                 subprocess.run([sys.executable, "-m", "codemods.convert", str(tree), "-o", str(out), "-q",
                                 "-j", str(jobs)], check=True, cwd=REPO, stdout=subprocess.DEVNULL)
-            return best_of(args.repeats, run)
+            return run
 
-        t1, t2 = cli(1), cli(2)
-        print(f"CLI -j 1: {t1:6.3f} s   -j 2: {t2:6.3f} s   speed-up {t1 / t2:4.2f}x  (target >= 1.7x)")
+        c = rounds(args.repeats, {"j1": cli(1), "j2": cli(2)})
+        print(f"CLI -j 1: {med(c['j1']):6.3f} s   -j 2: {med(c['j2']):6.3f} s   "
+              f"speed-up {ratio(c, 'j1', 'j2'):4.2f}x  (target >= 1.7x)")
+    print(load())
     return 0
 
 

@@ -41,12 +41,22 @@ def convert_source(source: str, filename: str = "<string>", select: list[str] | 
         return ConversionResult(source, False, [Diagnostic(filename, 1, 1, "MB001", "syntax",
                                                            "cannot parse: nesting too deep", "file copied unchanged")])
     load_all()
+    from codemods.prescan import needed
     from codemods.transformer import Converter
 
-    converter = Converter(load_tables(), filename, select)
+    tables = load_tables()
+    converter = Converter(tables, filename, select, needed(module, Converter.triggers(tables)))
     new = module.visit(converter)
     code = new.code
     return ConversionResult(code, code != source, converter.diagnostics(module))
+
+
+def warm() -> None:
+    """Load the tables and rule modules now (the CLI calls it before forking its workers)."""
+    load_all()
+    load_tables()
+    import codemods.prescan  # noqa: F401
+    import codemods.transformer  # noqa: F401
 
 
 def emitted_names() -> set[str]:

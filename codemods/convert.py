@@ -13,14 +13,13 @@ Exit status: 0 done; 1 --check found changes or --strict found diagnostics; 2 ba
 from __future__ import annotations
 
 import argparse
-import difflib
+import multiprocessing
 import os
 import shutil
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from codemods.api import convert_source, rule_codes
+from codemods.api import convert_source, rule_codes, warm
 from codemods.diagnostics import Diagnostic
 from codemods.report import FileOutcome, all_diagnostics, summary_line, write_atomic, write_reports
 
@@ -94,6 +93,8 @@ def process(job) -> FileOutcome:
                                                  else "unchanged")
     diff = ""
     if mode == "diff" and result.changed:
+        import difflib
+
         diff = "".join(difflib.unified_diff(source.splitlines(True), result.code.splitlines(True),
                                             f"a/{display}", f"b/{display}"))
     if out is not None and mode == "write":
@@ -112,14 +113,29 @@ def _copy(src: Path, out: Path) -> None:
 
 
 def run(jobs, n_jobs: int, quiet: bool) -> list[FileOutcome]:
-    from tqdm import tqdm
-
-    bar = dict(total=len(jobs), unit="file", disable=quiet or len(jobs) < PROGRESS_MIN_FILES, file=sys.stderr)
+    """process() every job, in order; with n_jobs > 1 in a pool of workers started once."""
+    n_jobs = min(n_jobs, len(jobs))
     if n_jobs <= 1:
-        return [process(j) for j in tqdm(jobs, **bar)]
-    chunk = max(1, len(jobs) // (n_jobs * 8))
-    with ProcessPoolExecutor(max_workers=n_jobs) as pool:
-        return list(tqdm(pool.map(process, jobs, chunksize=chunk), **bar))
+        return _collect(map(process, jobs), len(jobs), quiet)
+    warm()  # tables and rule modules loaded before the fork: every worker starts ready
+    chunk = max(1, len(jobs) // (n_jobs * 8))  # few round trips, still balanced at the end
+    with _pool_context().Pool(n_jobs) as pool:
+        return _collect(pool.imap(process, jobs, chunksize=chunk), len(jobs), quiet)
+
+
+def _collect(results, total: int, quiet: bool) -> list[FileOutcome]:
+    if quiet or total < PROGRESS_MIN_FILES:
+        return list(results)
+    from tqdm import tqdm  # only imported when a bar is shown
+
+    return list(tqdm(results, total=total, unit="file", file=sys.stderr))
+
+
+def _pool_context():
+    """fork where it is safe (Linux): workers inherit the loaded libcst, tables and rules."""
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
 
 
 def validate(args) -> str:

@@ -1,0 +1,146 @@
+"""Which nodes the transformer must visit: a fast walk that marks every node on a path to a trigger.
+
+libcst rebuilds every node a transformer enters (and validates it), whether or not anything
+changes; on model code that cost ~1.5x parse+print. The converter only acts near *triggers*:
+Names bound by a torch import (`torch`, `nn`, `F`), attribute/method names a rule or table keys on
+(`transpose`, `size`, `forward`, `grad`, ...), imports (they bind names) and class definitions (they
+decide which classes are Cells). `needed(module, triggers)` returns the ids of the nodes whose
+subtree holds a trigger; `Converter` enters only those, so every other subtree is kept as the very
+same object, untouched and unvisited. Whitespace, punctuation and operator fields are never
+walked (chosen from libcst's own field type hints).
+
+    needed_ids = needed(module, trigger_names)   # set of id(node); the Module itself included
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import typing
+
+import libcst as cst
+
+from codemods.names import dotted
+
+# Node types whose content never holds a Name: the walk does not enter fields typed only with these.
+_LEAF_BASES = (
+    cst.BaseParenthesizableWhitespace, cst.TrailingWhitespace, cst.EmptyLine, cst.Newline, cst.Comment,
+    cst.LeftParen, cst.RightParen, cst.LeftSquareBracket, cst.RightSquareBracket, cst.LeftCurlyBrace,
+    cst.RightCurlyBrace, cst.Comma, cst.Dot, cst.Colon, cst.Semicolon, cst.AssignEqual, cst.ImportStar,
+    cst.BaseBinaryOp, cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseUnaryOp, cst.BaseAugOp, cst.Asynchronous,
+    cst.ParamSlash,
+)
+# Always entered: imports bind names in traversal order, classes record which names are Cells.
+_ALWAYS = (cst.Import, cst.ImportFrom, cst.ClassDef)
+
+
+def _node_classes(hint) -> list | None:
+    """CSTNode classes a field's type hint admits (through Optional/Union/Sequence); None if unknown."""
+    if isinstance(hint, type):
+        return [hint] if issubclass(hint, cst.CSTNode) else []
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return []
+    args = typing.get_args(hint)
+    if origin is None or not args:
+        return None if hint is not type(None) else []
+    out = []
+    for a in args:
+        classes = _node_classes(a)
+        if classes is None:
+            return None
+        out += classes
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _fields(cls) -> tuple[str, ...]:
+    """Names of the fields of `cls` that may hold a non-leaf node (all fields if the hints are unreadable)."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # noqa: BLE001 - unreadable hints: walk every field, which is always safe
+        return tuple(names)
+    keep = []
+    for name in names:
+        classes = _node_classes(hints.get(name))
+        if classes is None or any(not issubclass(c, _LEAF_BASES) for c in classes):
+            keep.append(name)
+    return tuple(keep)
+
+
+def torch_binds(node) -> list[str]:
+    """Local names an Import/ImportFrom binds to torch (as `Names.record` reads them)."""
+    if isinstance(node, cst.Import):
+        out = []
+        for alias in node.names:
+            name = dotted(alias.name)
+            if name == "torch" or name.startswith("torch."):
+                out.append(alias.asname.name.value if alias.asname else name.split(".")[0])
+        return out
+    if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+        return []
+    module = dotted(node.module)
+    if module != "torch" and not module.startswith("torch."):
+        return []
+    return [a.asname.name.value if a.asname else a.name.value for a in node.names]
+
+
+def needed(module: cst.Module, triggers: frozenset) -> set[int]:
+    """ids of `module` and of every node whose subtree holds an import, a class or a trigger Name.
+
+    `triggers` are the rule-keyed names; the local names of every torch import in the file are
+    added (a nested `import torch.nn as nn` binds `nn` for the code after it; marking its earlier
+    uses too only costs a visit, which changes nothing).
+    """
+    names = set(triggers)
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, (cst.Import, cst.ImportFrom)):
+                    names.update(torch_binds(small))
+    while True:
+        out, imports = _walk(module, names)
+        bound = {local for node in imports for local in torch_binds(node)}
+        if bound <= names:
+            return out
+        names |= bound  # a nested import binds a new name: mark again with it
+
+
+def _walk(module: cst.Module, triggers) -> tuple[set[int], list]:
+    out: set[int] = {id(module)}
+    imports: list = []
+    name_type, node_type, always, import_types = cst.Name, cst.CSTNode, _ALWAYS, (cst.Import, cst.ImportFrom)
+    fields_of: dict = {}
+
+    def walk(node) -> bool:
+        cls = type(node)
+        if cls is name_type:
+            if node.value in triggers:
+                out.add(id(node))
+                return True
+            return False
+        if cls in import_types:
+            imports.append(node)
+            out.add(id(node))
+            return True  # the transformer does not enter imports: no need to walk their names
+        fields = fields_of.get(cls)
+        if fields is None:
+            fields = fields_of[cls] = _fields(cls)
+        hit = isinstance(node, always)
+        for f in fields:
+            value = getattr(node, f)
+            if isinstance(value, node_type):
+                if walk(value):
+                    hit = True
+            elif isinstance(value, (tuple, list)):
+                for child in value:
+                    if isinstance(child, node_type) and walk(child):
+                        hit = True
+        if hit:
+            out.add(id(node))
+        return hit
+
+    for stmt in module.body:
+        walk(stmt)
+    return out, imports
