@@ -57,11 +57,18 @@ def max_rel(a: list[float], b: list[float]) -> float:
     return max(abs(x - y) / abs(y) for x, y in zip(a, b))
 
 
-def start_tagged(cmd: list[str], tag: str | None = None) -> tuple[subprocess.Popen, str]:
-    tag = tag or uuid.uuid4().hex
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, TAG: tag})
+def start_tagged(cmd: list[str], logs: Path) -> tuple[subprocess.Popen, str]:
+    """Start cmd with a unique tag in its environment; its stdout/stderr go to logs/out.txt, logs/err.txt
+    (files, not pipes, so a chatty run never blocks on a full pipe)."""
+    tag = uuid.uuid4().hex
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / "out.txt", "w") as out, open(logs / "err.txt", "w") as err:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=err, text=True, env={**os.environ, TAG: tag})
     return proc, tag
+
+
+def output(logs: Path) -> tuple[str, str]:
+    return (logs / "out.txt").read_text(), (logs / "err.txt").read_text()
 
 
 def tagged_pids(tag: str, **env_match: str) -> list[int]:
@@ -81,13 +88,15 @@ def tagged_pids(tag: str, **env_match: str) -> list[int]:
     return pids
 
 
-def kill_rank_when_training(proc: subprocess.Popen, tag: str, run_dir: Path, rank_env: dict, timeout: float = 180):
+def kill_rank_when_training(proc: subprocess.Popen, tag: str, run_dir: Path, rank_env: dict, logs: Path,
+                            timeout: float = 180):
     """Wait until rank 0 has logged a step, SIGKILL the worker matching rank_env; return the kill time."""
     deadline = time.monotonic() + timeout
     metrics_file = Path(run_dir) / "metrics.jsonl"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"run ended before the kill:\n{proc.communicate()[1][-3000:]}")
+            out, err = output(logs)
+            raise AssertionError(f"run ended before the kill ({proc.returncode}):\n{out[-3000:]}\n{err[-3000:]}")
         if metrics_file.exists() and metrics_file.read_text().strip():
             pids = tagged_pids(tag, **rank_env)
             if len(pids) == 1:

@@ -19,8 +19,8 @@ from safetensors.numpy import load_file
 from conftest import needs
 from core.distributed import free_port
 from core.launch import train
-from dist_helpers import (TINY, kill_rank_when_training, launch_cmd, max_rel, metrics, overrides, run, start_tagged,
-                          tagged_pids)
+from dist_helpers import (TINY, kill_rank_when_training, launch_cmd, max_rel, metrics, output, overrides, run,
+                          start_tagged, tagged_pids)
 
 REL = 1e-5  # per-step loss, DP=2 vs one process with grad_accum=2 (measured ~5e-8)
 
@@ -90,10 +90,12 @@ def test_one_process_checkpoint_resumes_under_torchrun_directly(runs, tmp_path):
 
 def test_killed_rank_stops_the_run_with_a_clear_message(tmp_path):
     needs("torch")
-    out = tmp_path / "killed"
-    proc, tag = start_tagged(launch_cmd("--nproc", "2", ov=overrides(train__steps=100000, train__out_dir=str(out))))
-    killed_at, pid = kill_rank_when_training(proc, tag, out, {"RANK": "1"})
-    _, err = proc.communicate(timeout=60)
+    out, logs = tmp_path / "killed", tmp_path / "logs"
+    cmd = launch_cmd("--nproc", "2", ov=overrides(train__steps=100000, train__out_dir=str(out)))
+    proc, tag = start_tagged(cmd, logs)
+    killed_at, pid = kill_rank_when_training(proc, tag, out, {"RANK": "1"}, logs)
+    proc.wait(timeout=60)
+    err = output(logs)[1]
     took = time.monotonic() - killed_at
     assert proc.returncode != 0
     last = err.strip().splitlines()[-1]
