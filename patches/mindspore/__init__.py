@@ -16,8 +16,9 @@ from patches.manager import MANAGER
 
 GROUP = "mindspore"
 _M, _F, _NN, _T = "mindspore.mint.", "mindspore.mint.nn.functional.", "mindspore.mint.nn.", "mindspore.Tensor."
-_C, _O, _FN, _L, _TM, _MA, _P, _CV, _NX = (f"patches.mindspore.{m}:" for m in (
-    "creation", "tensor_ops", "functional", "layers", "tensor_methods", "math_ops", "pooling", "conv", "nn_extra"))
+_C, _O, _FN, _L, _TM, _MA, _P, _CV, _NX, _D = (f"patches.mindspore.{m}:" for m in (
+    "creation", "tensor_ops", "functional", "layers", "tensor_methods", "math_ops", "pooling", "conv", "nn_extra",
+    "data_ops"))
 
 # target -> replacement ("module:function"). Function forms work in PyNative and graph mode.
 FALLBACKS = {
@@ -40,6 +41,9 @@ FALLBACKS = {
                                 "adaptive_max_pool1d", "avg_pool3d", "adaptive_avg_pool3d", "max_unpool2d")},
     **{_F + n: _CV + n for n in ("conv_transpose2d", "conv3d", "unfold", "fold")},
     **{_F + n: _NX + n for n in ("dropout2d", "cosine_embedding_loss")},
+    **{_M + n: _D + n for n in ("median", "index_add", "histc")},
+    **{_M + n: _D + n for n in ("bincount", "unique")},  # PyNative only: data-dependent output shapes
+    _M + "einsum": "patches.mindspore.einsum:einsum",
     # layers whose construct calls a primitive or an attribute bound at __init__
     _NN + "Dropout.construct": _L + "dropout_construct",
     _NN + "Conv2d.construct": _L + "conv2d_construct",

@@ -44,6 +44,61 @@ def dropout2d_identity_and_p1(x):
     return F.dropout2d(x, 0.0), F.dropout2d(x, 0.7, training=False), F.dropout2d(x, 1.0)
 
 
+
+# ---------------------------------------------------------------- median / index_add / histc
+TIES = np.round(randf(3, 4, 6, lo=-3, hi=3))  # many equal values: torch's lower median and its index
+EVEN = randf(3, 4, 6)
+
+
+@CASES.add(lambda t, x, y: (*t.median(x, -1), *t.median(x, 0, keepdim=True), *t.median(y, 1), t.median(x), t.median(y)),
+           [TIES, EVEN])
+def median_dims_keepdim_ties_and_global(x, y):
+    return (*mint.median(x, -1), *mint.median(x, 0, keepdim=True), *mint.median(y, 1), mint.median(x), mint.median(y))
+
+
+SRC = randf(3, 2, 6)
+
+
+@CASES.add(lambda t, x, s: (t.index_add(x, 1, t.tensor([3, 0]), s), t.index_add(x, 1, t.tensor([1, 1]), s, alpha=-0.5),
+                            t.index_add(x, -1, t.tensor([5, 0, 2], dtype=t.int32), x[:, :, :3] * 2)), [EVEN, SRC])
+def index_add_alpha_duplicates_negative_dim(x, s):
+    return (mint.index_add(x, 1, ms.Tensor([3, 0], ms.int64), s),
+            mint.index_add(x, 1, ms.Tensor([1, 1], ms.int64), s, alpha=-0.5),
+            mint.index_add(x, -1, ms.Tensor([5, 0, 2], ms.int32), x[:, :, :3] * 2))
+
+
+HIST = np.concatenate([randf(200, lo=-1, hi=2), np.array([0.0, 1.0, 0.5, 1.0], np.float32)])  # edges included
+
+
+@CASES.add(lambda t, x: (t.histc(x, 4, 0.0, 1.0), t.histc(x, 7, -1, 2), t.histc(x), t.histc(x, 5, 0.3, 0.3)), [HIST],
+           grad=False)
+def histc_bins_range_edges_auto_range(x):
+    return mint.histc(x, 4, 0.0, 1.0), mint.histc(x, 7, -1, 2), mint.histc(x), mint.histc(x, 5, 0.3, 0.3)
+
+
+# ---------------------------------------------------------------- einsum
+Q, K = randf(2, 3, 4, 5), randf(2, 3, 6, 5)
+M1, M2, V1 = randf(4, 5), randf(5, 3), randf(4)
+BM1, BM2 = randf(2, 4, 5), randf(2, 5, 3)
+
+
+def _t_einsum(t, q, k, a, b, v, x, y):
+    e = t.einsum
+    return (e("bhqd,bhkd->bhqk", q, k), e("ij,jk->ik", a, b), e("bij,bjk->bik", x, y), e("i,j->ij", v, v),
+            e("...ij,...jk->...ik", x, b), e("ij,jk", a, b), e("bhqk,bhkd->bqhd", e("bhqd,bhkd->bhqk", q, k), k),
+            e("ij->ji", a), e("bij->b", x), e("ij,ij->i", a, a), e("i,i->", v, v), e("ij,jk,kl->il", a, b, b.T),
+            e("b i j, b j k -> b k i", x, y), e("...j,j->...", x, b[:, 0]), e("bij,ajk->baik", x[:1], y))
+
+
+@CASES.add(_t_einsum, [Q, K, M1, M2, V1, BM1, BM2])
+def einsum_contraction_patterns(q, k, a, b, v, x, y):
+    e = mint.einsum
+    return (e("bhqd,bhkd->bhqk", q, k), e("ij,jk->ik", a, b), e("bij,bjk->bik", x, y), e("i,j->ij", v, v),
+            e("...ij,...jk->...ik", x, b), e("ij,jk", a, b), e("bhqk,bhkd->bqhd", e("bhqd,bhkd->bhqk", q, k), k),
+            e("ij->ji", a), e("bij->b", x), e("ij,ij->i", a, a), e("i,i->", v, v), e("ij,jk,kl->il", a, b, b.T),
+            e("b i j, b j k -> b k i", x, y), e("...j,j->...", x, b[:, 0]), e("bij,ajk->baik", x[:1], y))
+
+
 @pytest.fixture(scope="module", autouse=True)
 def fallbacks():
     needs("mindspore")
@@ -96,3 +151,53 @@ def test_rejects_bad_arguments():
         F.dropout2d(ms.Tensor(randf(2, 3, 4)), 1.5)
     with pytest.raises(ValueError, match="reduction must be"):
         F.cosine_embedding_loss(ms.Tensor(A), ms.Tensor(B), ms.Tensor(TGT), reduction="avg")
+
+
+def test_einsum_rejects_diagonals_and_bad_equations():
+    a = ms.Tensor(M1)
+    with pytest.raises(NotImplementedError, match="'ii->i'.*repeated label"):
+        mint.einsum("ii->i", ms.Tensor(randf(3, 3)))
+    with pytest.raises(ValueError, match="term 'ijk' has 3 labels, operand has rank 2"):
+        mint.einsum("ijk,jk->i", a, a)
+    with pytest.raises(ValueError, match="output label 'z'"):
+        mint.einsum("ij->z", a)
+    assert mint.einsum("ij,jk->ik", [a, ms.Tensor(M2)]).shape == (4, 3)  # operands as one list, as torch
+
+
+# ---------------------------------------------------------------- PyNative only: data-dependent shapes
+def test_bincount_and_unique_match_torch_pynative():
+    import torch
+
+    ids = np.array([0, 1, 1, 3, 5, 1, 0], np.int64)
+    w32, w64 = randf(7, lo=0, hi=1), randf(7, lo=0, hi=1).astype(np.float64)
+    T = torch.tensor
+    compare((mint.bincount(ms.Tensor(ids)), mint.bincount(ms.Tensor(ids), minlength=9),
+             mint.bincount(ms.Tensor(ids.astype(np.int32)), ms.Tensor(w32)), mint.bincount(ms.Tensor(ids), ms.Tensor(w64)),
+             mint.bincount(ms.Tensor(np.zeros(0, np.int64)), minlength=3)),
+            (torch.bincount(T(ids)), torch.bincount(T(ids), minlength=9), torch.bincount(T(ids).int(), T(w32)),
+             torch.bincount(T(ids), T(w64)), torch.bincount(torch.zeros(0, dtype=torch.int64), minlength=3)),
+            1e-6, "bincount")
+    big = np.array([[2**40 + 1, 2**40, 5], [2**40 + 1, -3, 2**53 + 1]], np.int64)
+    rows = np.array([[1, 2, 0], [0, 5, 1], [1, 2, 0], [0, 1, 9], [0, 5, 1]], np.int64)
+    for x in (big, rows, np.array([True, False, True]), np.round(randf(4, 5))):
+        compare(mint.unique(ms.Tensor(x), return_inverse=True, return_counts=True),
+                torch.unique(T(x), return_inverse=True, return_counts=True), 0, "unique")
+        compare(mint.unique(ms.Tensor(x), sorted=False), torch.unique(T(x), sorted=False), 0, "unique sorted=False")
+    for d in (0, 1, -1):
+        compare(mint.unique(ms.Tensor(rows), return_inverse=True, return_counts=True, dim=d),
+                torch.unique(T(rows), return_inverse=True, return_counts=True, dim=d), 0, f"unique dim={d}")
+    compare(mint.unique(ms.Tensor(rows), return_counts=True, dim=0), torch.unique(T(rows), return_counts=True, dim=0),
+            0, "unique counts only")
+
+
+def test_bincount_and_unique_refuse_graph_mode_and_bad_input():
+    with pytest.raises(ValueError, match="non-negative"):
+        mint.bincount(ms.Tensor(np.array([1, -1], np.int64)))
+    with pytest.raises(ValueError, match="1-D integer"):
+        mint.bincount(ms.Tensor(randf(3)))
+    ms.set_context(mode=ms.GRAPH_MODE)
+    try:
+        with pytest.raises(RuntimeError, match="PyNative only"):
+            mint.unique(ms.Tensor(np.array([1, 2], np.int64)))
+    finally:
+        ms.set_context(mode=ms.PYNATIVE_MODE)
