@@ -24,7 +24,6 @@ _cast = ops.cast
 _reshape = ops.reshape
 _stop_gradient = ops.stop_gradient
 _sum = ops.sum
-_where = ops.where
 _scatter = ops.tensor_scatter_elements
 _broadcast_to = ops.broadcast_to
 _histc = ops.histc

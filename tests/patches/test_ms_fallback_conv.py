@@ -135,3 +135,20 @@ def fallbacks():
 @pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
 def test_fallback_matches_torch(c, graph):
     run(c, graph)
+
+
+def test_conv_transpose2d_layer_output_size_and_torch_weight_layout():
+    import torch
+
+    torch.manual_seed(0)
+    t_layer = torch.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, groups=2)
+    m_layer = mint.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, groups=2)
+    sd = t_layer.state_dict()
+    assert {n: tuple(p.shape) for n, p in m_layer.parameters_and_names()} == {k: tuple(v.shape) for k, v in sd.items()}
+    for n, p in m_layer.parameters_and_names():
+        p.set_data(ms.Tensor(sd[n].numpy()))
+    x = randf(2, 4, 5, 6)
+    for size in ((10, 12), (9, 11), (2, 6, 10, 11)):  # every output_padding torch allows here, and the N, C form
+        got = m_layer(ms.Tensor(x), output_size=size).asnumpy()
+        want = t_layer(torch.tensor(x), output_size=size).detach().numpy()
+        assert got.shape == want.shape and np.abs(got - want).max() <= 1e-5 * np.abs(want).max(), size
