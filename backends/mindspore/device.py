@@ -25,6 +25,14 @@ def import_mindspore():
     return mindspore
 
 
+def use_target(target: str) -> None:
+    """Make `target` MindSpore's device. MindSpore refuses set_device() once a kernel has run, so
+    it is only called when the target actually changes (CPU is the default on a CPU build)."""
+    ms = import_mindspore()
+    if ms.get_context("device_target") != target:
+        ms.set_device(target)
+
+
 def target_available(target: str) -> bool:
     ms = import_mindspore()
     ctx = {"Ascend": ms.device_context.ascend, "GPU": ms.device_context.gpu, "CPU": ms.device_context.cpu}[target]

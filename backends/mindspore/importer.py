@@ -6,8 +6,10 @@ through `codemods.convert_source`; the result is cached under $MINDBRIDGE_CACHE 
 launch does not re-convert and an edited file is converted again. Library imports (torch itself,
 numpy, ...) are left to the normal import system; the converted code no longer imports torch.
 
-Converted modules live in sys.modules under a private prefix, so the torch original and its
-MindSpore conversion can be loaded side by side (the parity tools need both in one process).
+Converted modules live in sys.modules under a private package per source folder
+(`_mindbridge_ms_<hash of the folder>.<module>`), so the torch original and its MindSpore conversion
+load side by side (the parity tools need both in one process), and two model folders that both
+have a `model.py` do not collide.
 
     from backends.mindspore.importer import load_converted_class
     Llama = load_converted_class(resolve_model_source("model.py:Llama", "examples/llama"))
@@ -30,7 +32,7 @@ from pathlib import Path
 from backends.base import BackendError
 from core.modelsource import ModelSource
 
-PREFIX = "_mindbridge_ms"
+PREFIX = "_mindbridge_ms"  # + "_<hash of the source folder>"
 
 
 class ConversionError(BackendError):
@@ -79,7 +81,7 @@ def converted_source(path: Path) -> tuple[Path, list[str]]:
 
 
 class _AliasLoader(importlib.abc.Loader):
-    """Serves `pkg.mod` (an absolute import inside converted code) as the converted `PREFIX.pkg.mod`."""
+    """Serves `pkg.mod` (an absolute import inside converted code) as the converted `<package>.pkg.mod`."""
 
     def __init__(self, target: str):
         self.target = target
@@ -92,17 +94,18 @@ class _AliasLoader(importlib.abc.Loader):
 
 
 class _ConvertingFinder(importlib.abc.MetaPathFinder):
-    """Loads the user's modules under `root` as converted code named `PREFIX.<module>`."""
+    """Loads the user's modules under `root` as converted code named `<package>.<module>`."""
 
-    def __init__(self, root: Path, top_name: str):
+    def __init__(self, root: Path, top_name: str, package: str):
         self.root = root.resolve()
         self.top_name = top_name
+        self.package = package
         self.problems: list[str] = []
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname == self.top_name or fullname.startswith(self.top_name + "."):
-            return importlib.util.spec_from_loader(fullname, _AliasLoader(f"{PREFIX}.{fullname}"))
-        if not fullname.startswith(PREFIX + "."):
+            return importlib.util.spec_from_loader(fullname, _AliasLoader(f"{self.package}.{fullname}"))
+        if not fullname.startswith(self.package + "."):
             return None
         rel = Path(*fullname.split(".")[1:])
         for candidate, is_pkg in ((self.root / rel / "__init__.py", True), (self.root / rel.with_suffix(".py"), False)):
@@ -116,11 +119,13 @@ class _ConvertingFinder(importlib.abc.MetaPathFinder):
         return None
 
 
-def _namespace_package() -> None:
-    if PREFIX not in sys.modules:
-        pkg = types.ModuleType(PREFIX, "Converted (MindSpore) copies of users' torch model modules.")
+def _namespace_package(root: Path) -> str:
+    name = f"{PREFIX}_{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]}"
+    if name not in sys.modules:
+        pkg = types.ModuleType(name, f"Converted (MindSpore) copies of the torch modules in {root}.")
         pkg.__path__ = []
-        sys.modules[PREFIX] = pkg
+        sys.modules[name] = pkg
+    return name
 
 
 def load_converted_class(src: ModelSource):
@@ -134,8 +139,8 @@ def load_converted_class(src: ModelSource):
     else:
         root = src.search_root
     top_name = src.module.split(".")[0]
-    finder = _ConvertingFinder(root, top_name)
-    _namespace_package()
+    package = _namespace_package(root)
+    finder = _ConvertingFinder(root, top_name, package)
     # While converted code runs its imports, absolute imports of the user's own package resolve to the
     # converted modules; the torch-side modules of that name are put back afterwards.
     saved = {k: v for k, v in sys.modules.items() if k == top_name or k.startswith(top_name + ".")}
@@ -143,7 +148,7 @@ def load_converted_class(src: ModelSource):
         del sys.modules[k]
     sys.meta_path.insert(0, finder)
     try:
-        module = importlib.import_module(f"{PREFIX}.{src.module}")
+        module = importlib.import_module(f"{package}.{src.module}")
     except SyntaxError as e:
         raise ConversionError(f"{e.filename}:{e.lineno}: converted code does not parse: {e.msg}") from None
     finally:

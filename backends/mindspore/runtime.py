@@ -15,7 +15,7 @@ import numpy as np
 
 from backends.base import Backend, BackendError, Batch, StepResult
 from backends.mindspore import distributed as msdist
-from backends.mindspore.device import import_mindspore, resolve_device
+from backends.mindspore.device import import_mindspore, resolve_device, use_target
 from backends.mindspore.importer import load_converted_class
 from backends.mindspore.state import ParameterIndex
 from core.modelsource import resolve_model_source
@@ -39,7 +39,7 @@ class MindSporeBackend(Backend):
             raise BackendError("train.precision=fp16 is not supported by the MindSpore backend yet; use fp32 "
                                "(or bf16 on Ascend)")
         self.graph = recipe.train.mode == "graph"
-        ms.set_device(self.target)
+        use_target(self.target)
         ms.set_context(mode=ms.PYNATIVE_MODE)  # graph mode comes from mindspore.jit on the step functions
         self.model = None
         self.patches: list[str] = []

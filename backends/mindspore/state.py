@@ -67,7 +67,7 @@ class ParameterIndex:
                 if isinstance(current, self._ms.Parameter):
                     self._ms.ops.assign(current, tensor)
                 else:
-                    setattr(cell, name, tensor)
+                    cell._buffers[name] = tensor  # setattr refuses: "Buffer already exists"
             else:
                 # in place: a compiled step keeps the Parameter's memory, which set_data() would replace
                 self._ms.ops.assign(entry, tensor)

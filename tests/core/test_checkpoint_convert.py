@@ -59,7 +59,9 @@ def test_mindspore_saved_checkpoint_loads_into_torch_and_back(tmp_path):
 
     import patches.mindspore
 
-    ms.set_device("CPU")  # as the MindSpore backend does: device first, then the CPU kernel fallbacks
+    from backends.mindspore.device import use_target
+
+    use_target("CPU")  # as the MindSpore backend does, before the first kernel runs
     patches.mindspore.apply("CPU")
     source = resolve_model_source("model.py:Llama", REPO / "examples/llama")
     m_model = load_converted_class(source)(**LLAMA)

@@ -139,7 +139,9 @@ def test_logits_match_transformers_on_torch_and_mindspore(hf_dir):
 
     import patches.mindspore
 
-    ms.set_device("CPU")  # as the MindSpore backend does; it must come before the first kernel runs
+    from backends.mindspore.device import use_target
+
+    use_target("CPU")  # as the MindSpore backend does, before the first kernel runs
     patches.mindspore.apply("CPU")
     m_model = load_converted_class(source)(**cfg)
     m_model.set_train(False)
