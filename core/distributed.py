@@ -22,22 +22,17 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import re
 import shlex
-import signal
 import socket
-import subprocess
 import sys
-import threading
-import time
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from core.distributed_watch import run_msrun, run_torchrun
+
 TIMEOUT_ENV = "MINDBRIDGE_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_S = 300
-MSRUN_GRACE_S = 3.0  # after msrun reports a dead worker: time for it to kill the others before we stop it
 _DIST_PACKAGES = {"torch": "backends.torch_npu.distributed", "mindspore": "backends.mindspore.distributed"}
 
 
@@ -205,154 +200,6 @@ def msrun_env(python: str = sys.executable, environ=None) -> dict[str, str]:
     env["PATH"] = os.pathsep.join([str(Path(python).parent), env.get("PATH", "")])
     env.setdefault("GLOG_v", "3")  # MindSpore's C++ log level: errors only
     return env
-
-
-# ---------------------------------------------------------------- watching a run and explaining failures
-
-
-def _exit_reason(code: int) -> str:
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
-
-
-_TORCH_ROOT = re.compile(r"Root Cause.*?rank\s*:\s*(\d+)\s*\(local_rank:\s*(\d+)\).*?exitcode\s*:\s*(-?\d+)"
-                         r"(?:.*?traceback\s*:\s*([^\n]*))?", re.S)
-
-
-def explain_torchrun_failure(output: str, code: int) -> str:
-    """One line from torchrun's failure summary: which rank died first, and how."""
-    m = _TORCH_ROOT.search(output)
-    if not m:
-        return f"distributed run failed: torchrun {_exit_reason(code)} (see its output above)"
-    rank, local, rc = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    detail = (m.group(4) or "").strip()
-    useless = not detail or detail == "<N/A>" or detail.startswith(("Signal", "To enable traceback"))
-    how = _exit_reason(rc) + ("" if useless else f": {detail}")
-    return (f"distributed run failed: rank {rank} (local rank {local}) {how}; torchrun stopped the other ranks "
-            f"(its error, if any, is above)")
-
-
-_MS_DEAD = re.compile(r"Worker process (\d+) exit with exception\. Error code: (-?\d+)")
-_MS_PID_LINE = "mindbridge: msrun worker rank {rank} of {world}, pid {pid}"
-
-
-def announce_msrun_worker(rank: int, world: int) -> None:
-    """Written into each msrun worker log, so the launcher can name the rank of a dead pid."""
-    print(_MS_PID_LINE.format(rank=rank, world=world, pid=os.getpid()), flush=True)
-
-
-def _tail(path: Path, lines: int) -> list[str]:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return []
-    keep = [x for x in text.splitlines() if x.strip() and not x.startswith("[INFO]")]
-    return keep[-lines:]
-
-
-def explain_msrun_failure(log_dir: str | Path, pid: int | None, code: int | None, msrun_code: int,
-                          tail_lines: int = 15) -> str:
-    """Message for a failed msrun job: the dead worker's rank, how it died, and the tail of its log."""
-    log_dir = Path(log_dir)
-    logs = sorted(log_dir.glob("worker_*.log"))
-    failed = None
-    if pid is not None:
-        pattern = re.compile(r"msrun worker rank (\d+) of \d+, pid " + str(pid) + r"\b")
-        for log in logs:
-            m = pattern.search(log.read_text(encoding="utf-8", errors="replace") if log.exists() else "")
-            if m:
-                failed = (int(m.group(1)), log)
-                break
-    if failed:
-        head = f"distributed run failed: rank {failed[0]} (pid {pid}) {_exit_reason(code)}"
-        shown = [failed[1]]
-    elif pid is not None:
-        head = f"distributed run failed: msrun worker pid {pid} {_exit_reason(code)}"
-        shown = logs
-    else:
-        head = f"distributed run failed: msrun {_exit_reason(msrun_code)}"
-        shown = logs
-    parts = [f"{head}; msrun stopped the other workers. Logs: {log_dir}"]
-    for log in shown:
-        tail = _tail(log, tail_lines)
-        if tail:
-            parts.append(f"--- last lines of {log}:")
-            parts += ["    " + x for x in tail]
-    return "\n".join(parts)
-
-
-def _pump(src, dst, keep: deque, on_line=None) -> None:
-    """Copy a child's stream to ours as it comes (progress bars included) and keep its recent text."""
-    pending = ""
-    while True:
-        chunk = src.read1(65536) if hasattr(src, "read1") else src.read(65536)
-        if not chunk:
-            break
-        dst.write(chunk.decode("utf-8", errors="replace"))
-        dst.flush()
-        text = pending + chunk.decode("utf-8", errors="replace")
-        *lines, pending = text.split("\n")
-        for line in lines:
-            keep.append(line)
-            if on_line:
-                on_line(line)
-    if pending:
-        keep.append(pending)
-        if on_line:
-            on_line(pending)
-
-
-def run_torchrun(cmd: list[str], err=None) -> tuple[int, str]:
-    """Run torchrun with its stderr watched; returns (exit code, failure message or '')."""
-    err = err or sys.stderr
-    keep: deque = deque(maxlen=400)
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
-    try:
-        _pump(proc.stderr, err, keep)
-        code = proc.wait()
-    except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)  # torchrun forwards it to the workers
-        proc.wait()
-        raise
-    return code, ("" if code == 0 else explain_torchrun_failure("\n".join(keep), code))
-
-
-def run_msrun(cmd: list[str], log_dir: str | Path, env: dict[str, str], err=None) -> tuple[int, str]:
-    """Run msrun; when it reports a dead worker, give it MSRUN_GRACE_S to kill the others, then stop it
-    (its scheduler would otherwise wait out a ~30 s heartbeat timeout). Returns (exit code, message)."""
-    err = err or sys.stderr
-    keep: deque = deque(maxlen=400)
-    dead: dict[str, int] = {}
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, env=env, start_new_session=True)
-
-    def on_line(line: str) -> None:
-        m = _MS_DEAD.search(line)
-        if m and not dead:
-            dead.update(pid=int(m.group(1)), code=int(m.group(2)))
-            threading.Thread(target=_stop_later, daemon=True).start()
-
-    def _stop_later() -> None:
-        deadline = time.monotonic() + MSRUN_GRACE_S
-        while proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # msrun, its scheduler and log tails (workers are gone)
-
-    try:
-        _pump(proc.stderr, err, keep, on_line)
-        code = proc.wait()
-    except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)  # msrun kills its workers and scheduler on SIGINT
-        proc.wait()
-        raise
-    if code == 0 and not dead:
-        return 0, ""
-    return (code if code > 0 else 1), explain_msrun_failure(log_dir, dead.get("pid"), dead.get("code"), code)
 
 
 def spawn(recipe, spec: LaunchSpec, worker_args: list[str], log=print) -> int:

@@ -29,7 +29,7 @@ def init_process_group(backend, env, timeout_s: int) -> tuple[int, int]:
     """Join msrun's cluster (its MS_TOPO_TIMEOUT, from --cluster_time_out, bounds the wait for peers).
 
     In msrun's scheduler process, init() serves the cluster and exits the process when the job ends."""
-    from core.distributed import announce_msrun_worker
+    from core.distributed_watch import announce_msrun_worker
     from mindspore.communication import get_group_size, get_rank, init
 
     if backend.recipe.train.parallel != "ddp":

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from core.distributed import (DistEnv, DistributedError, LaunchSpec, detect_env, explain_msrun_failure,
-                              explain_torchrun_failure, msrun_command, msrun_env, strip_launch_flags, timeout_s,
-                              torchrun_command)
+from core.distributed import (DistEnv, DistributedError, LaunchSpec, detect_env, msrun_command, msrun_env,
+                              strip_launch_flags, timeout_s, torchrun_command)
+from core.distributed_watch import explain_msrun_failure, explain_torchrun_failure
 from dist_helpers import REPO, TINY
 
 RECIPE = str(TINY)
@@ -86,8 +86,15 @@ Root Cause (first observed failure):
 
 def test_torchrun_failure_message():
     msg = explain_torchrun_failure(TORCHRUN_SUMMARY, 1)
-    assert msg.startswith("distributed run failed: rank 1 (local rank 1) exit code 2: ValueError: bad shape")
+    assert msg == "distributed run failed: rank 1 (local rank 1) exit code 2: ValueError: bad shape; torchrun " \
+                  "stopped the other ranks"
     assert "torchrun exit code 1" in explain_torchrun_failure("no summary", 1)
+    # No error file (the usual case): the rank's own last error line, e.g. a gloo timeout
+    summary = TORCHRUN_SUMMARY.replace("ValueError: bad shape", "To enable traceback see: https://pytorch.org")
+    printed = ("[rank0]: RuntimeError: not this rank\n[rank1]: Traceback (most recent call last):\n"
+               "[rank1]: RuntimeError: [gloo/unbound_buffer.cc:129] Timed out waiting 15000ms for send operation\n")
+    msg = explain_torchrun_failure(printed + summary, 1)
+    assert "exit code 2: RuntimeError: [gloo/unbound_buffer.cc:129] Timed out waiting 15000ms" in msg
 
 
 def test_msrun_failure_message_names_the_rank_and_shows_its_log(tmp_path):
@@ -96,8 +103,8 @@ def test_msrun_failure_message_names_the_rank_and_shows_its_log(tmp_path):
                                            "error: rank 1: out of memory\n")
     msg = explain_msrun_failure(tmp_path, pid=101, code=2, msrun_code=1)
     lines = msg.splitlines()
-    assert lines[0] == (f"distributed run failed: rank 1 (pid 101) exit code 2; msrun stopped the other workers. "
-                        f"Logs: {tmp_path}")
+    assert lines[0] == (f"distributed run failed: rank 1 (pid 101) exit code 2: out of memory; msrun stopped the "
+                        f"other workers. Logs: {tmp_path}")
     assert "error: rank 1: out of memory" in msg and "[INFO]" not in msg and "step 1" not in msg
     unknown = explain_msrun_failure(tmp_path, pid=None, code=None, msrun_code=1)
     assert unknown.startswith("distributed run failed: msrun exit code 1") and "step 1" in unknown
@@ -127,3 +134,14 @@ def test_cli_errors_are_one_line(args, env, message):
 def test_print_recipe_does_not_launch():
     proc = _launch("--nproc", "2", "--print-recipe")
     assert proc.returncode == 0 and "parallel: ddp" in proc.stdout and "launching" not in proc.stdout
+
+
+def test_msrun_failure_message_quotes_a_mindspore_kernel_error(tmp_path):
+    (tmp_path / "worker_0.log").write_text(
+        "mindbridge: msrun worker rank 0 of 2, pid 7\nTraceback (most recent call last):\n  File \"x.py\"\n"
+        "RuntimeError: \n----------------------------------------------------\n- Kernel error:\n"
+        "----------------------------------------------------\nLaunch kernel failed: Default/AllReduce-op12\n\n"
+        "- C++ Call Stack: (For framework developers)\n")
+    first = explain_msrun_failure(tmp_path, pid=7, code=1, msrun_code=1).splitlines()[0]
+    assert first.startswith("distributed run failed: rank 0 (pid 7) exit code 1: RuntimeError: Kernel error: "
+                            "Launch kernel failed: Default/AllReduce-op12; msrun stopped")

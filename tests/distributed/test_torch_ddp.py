@@ -111,5 +111,6 @@ def test_worker_side_error_names_the_failing_rank(tmp_path):
     proc = subprocess.run(cmd, cwd=str(TINY.parents[2]), capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0
     assert "error: rank 0: recipe key 'model.config' does not fit Llama" in proc.stderr
-    assert "error: distributed run failed: rank" in proc.stderr and "exit code 2" in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: distributed run failed: rank ") and "exit code 2: recipe key 'model.config'" in last
     assert "Traceback" not in proc.stderr.split("error: distributed run failed")[1]
