@@ -32,13 +32,14 @@ class MindSporeBackend(Backend):
         self.recipe = recipe
         self.target, self._device_desc = resolve_device(recipe.device)
         precision = recipe.train.precision
+        self.graph = recipe.train.mode == "graph"
         if precision == "bf16" and self.target != "Ascend":
             raise BackendError(f"train.precision=bf16 is not supported by MindSpore on {self.target} (no bf16 "
                                "kernels for matmul/softmax/gather there); use fp32 or fp16, or --device npu")
-        if precision == "fp16":
-            raise BackendError("train.precision=fp16 is not supported by the MindSpore backend yet; use fp32 "
-                               "(or bf16 on Ascend)")
-        self.graph = recipe.train.mode == "graph"
+        if precision == "fp16" and not self.graph and self.target == "CPU":
+            raise BackendError("train.precision=fp16 with train.mode=pynative gives NaN gradients on MindSpore's "
+                               "CPU kernels (measured, 2.10); use train.mode=graph or fp32")
+        self._amp_dtype = {"bf16": ms.bfloat16, "fp16": ms.float16}.get(precision)
         use_target(self.target)
         ms.set_context(mode=ms.PYNATIVE_MODE)  # graph mode comes from mindspore.jit on the step functions
         self.model = None
@@ -62,6 +63,9 @@ class MindSporeBackend(Backend):
             raise BackendError(f"recipe key 'model.config' does not fit {cls.__name__}: {e}") from None
         self.model.set_train(True)
         self.index = ParameterIndex(self.model)
+        # Mixed precision: every cell computes in fp16/bf16 (MindSpore's O3), parameters stay fp32.
+        self._net = self.model if self._amp_dtype is None else ms.amp.auto_mixed_precision(
+            self.model, "O3", dtype=self._amp_dtype)
         params = self.model.trainable_params()
         decay = [p for p in params if len(p.shape) >= 2]
         no_decay = [p for p in params if len(p.shape) < 2]
@@ -84,7 +88,7 @@ class MindSporeBackend(Backend):
     # ------------------------------------------------------------ step functions (compiled in graph mode)
 
     def _loss(self, input_ids, labels):
-        out = self.model(input_ids, labels)
+        out = self._net(input_ids, labels)
         if isinstance(out, (tuple, list)):
             return out[1]
         return out
