@@ -13,6 +13,7 @@ Exit status: 0 done; 1 --check found changes or --strict found diagnostics; 2 ba
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing
 import os
 import shutil
@@ -119,8 +120,12 @@ def run(jobs, n_jobs: int, quiet: bool) -> list[FileOutcome]:
         return _collect(map(process, jobs), len(jobs), quiet)
     warm()  # tables and rule modules loaded before the fork: every worker starts ready
     chunk = max(1, len(jobs) // (n_jobs * 8))  # few round trips, still balanced at the end
-    with _pool_context().Pool(n_jobs) as pool:
-        return _collect(pool.imap(process, jobs, chunksize=chunk), len(jobs), quiet)
+    gc.freeze()  # the workers' collections then skip everything loaded so far (and do not copy its pages)
+    try:
+        with _pool_context().Pool(n_jobs) as pool:
+            return _collect(pool.imap(process, jobs, chunksize=chunk), len(jobs), quiet)
+    finally:
+        gc.unfreeze()
 
 
 def _collect(results, total: int, quiet: bool) -> list[FileOutcome]:
