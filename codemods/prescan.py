@@ -10,6 +10,8 @@ same object, untouched and unvisited. Whitespace, punctuation and operator field
 walked (chosen from libcst's own field type hints).
 
     needed_ids = needed(module, trigger_names)   # set of id(node); the Module itself included
+    class MyTransformer(SelectiveTransformer): ...  # visit_X/leave_X as usual
+    module.visit(MyTransformer(needed_ids))
 """
 
 from __future__ import annotations
@@ -144,3 +146,59 @@ def _walk(module: cst.Module, triggers) -> tuple[set[int], list]:
     for stmt in module.body:
         walk(stmt)
     return out, imports
+
+
+class SelectiveTransformer(cst.CSTTransformer):
+    """A CSTTransformer that enters only the nodes whose ids are in `needed` (None: every node).
+
+    A node left out is neither rebuilt nor passed to `visit_X`/`leave_X`: its parent keeps the
+    same object. Hooks are found once per subclass (a dict keyed by node type), instead of
+    libcst's getattr on a formatted name for every node and every field.
+    """
+
+    _visit: dict = {}
+    _leave: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._visit, cls._leave = _hooks(cls, "visit_"), _hooks(cls, "leave_")
+
+    def __init__(self, needed: set[int] | None = None):
+        super().__init__()
+        self.needed = needed
+
+    def on_visit(self, node) -> bool:
+        if self.needed is not None and id(node) not in self.needed:
+            return False
+        cls = type(node)
+        fn = self._visit.get(cls)
+        if fn is not None and fn(self, node) is False:
+            return False
+        return cls is not cst.Name  # a Name's only children are its parentheses: nothing to rebuild
+
+    def on_leave(self, original, updated):
+        if self.needed is not None and id(original) not in self.needed:
+            return updated  # never entered: no visit_X ran, so no leave_X either
+        fn = self._leave.get(type(original))
+        return updated if fn is None else fn(self, original, updated)
+
+    def on_visit_attribute(self, node, attribute) -> None:
+        pass  # no visit_<Node>_<field> hooks
+
+    def on_leave_attribute(self, original, attribute) -> None:
+        pass
+
+
+def _hooks(cls, prefix: str) -> dict:
+    """node type -> `visit_X` / `leave_X` defined by `cls` or its bases below SelectiveTransformer.
+
+    libcst's typed transformer declares a no-op stub for every node type; those are left out.
+    """
+    out = {}
+    for klass in reversed(cls.__mro__[: cls.__mro__.index(SelectiveTransformer)]):
+        for attr, fn in vars(klass).items():
+            if attr.startswith(prefix) and attr.count("_") == 1:
+                node_type = getattr(cst, attr[len(prefix):], None)
+                if isinstance(node_type, type) and issubclass(node_type, cst.CSTNode):
+                    out[node_type] = fn
+    return out

@@ -1,6 +1,8 @@
 """The libcst transformer: finds torch references and hands each to its table entry or rule.
 
-One pass over the tree. Torch references are recognised through the aliases in `Names`;
+One pass over the tree, entering only the subtrees `prescan.needed` marks (those holding a torch
+name, a rule-keyed method/attribute name, an import or a class). Torch references are recognised
+through the aliases in `Names`;
 `visit_*` claims the nodes a rule will rewrite, `leave_*` rewrites them bottom-up (arguments are
 already converted when their call is rewritten), and `leave_Module` swaps the torch imports for
 the MindSpore imports the new code uses. Strings and comments are never touched: only Name and
@@ -17,29 +19,18 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from codemods import cstutil
 from codemods.diagnostics import Diagnostic
 from codemods.names import Names, dotted, head
+from codemods.prescan import SelectiveTransformer
 from codemods.rules import CALL_RULES, METHOD_RULES, describe
 from codemods.rules.training import JIT, NO_GRAD
 
 describe("MB405", "torch.compile(model) / @torch.jit.script -> model / no decorator (reported)")
 
 
-def _hooks(cls, prefix: str) -> dict:
-    """node type -> the `visit_X` / `leave_X` function of `cls` (one dict lookup per node, not getattr)."""
-    out = {}
-    for attr, fn in vars(cls).items():  # not the inherited no-op stubs of libcst's typed transformer
-        if attr.startswith(prefix) and attr.count("_") == 1:
-            node_type = getattr(cst, attr[len(prefix):], None)
-            if isinstance(node_type, type) and issubclass(node_type, cst.CSTNode):
-                out[node_type] = fn
-    return out
-
-
-class Converter(cst.CSTTransformer):
-    """Enters only the nodes in `needed` (see codemods/prescan.py); every other subtree is kept as is."""
+class Converter(SelectiveTransformer):
+    """Enters only the nodes in `needed` (from `prescan.needed`); every other subtree is kept as is."""
 
     def __init__(self, tables, filename: str, select=None, needed=None):
-        super().__init__()
-        self.needed = needed  # ids of the nodes to enter; None: enter every node
+        super().__init__(needed)
         self.tables = tables
         self.names = Names(tables)
         self.filename = filename
@@ -56,25 +47,6 @@ class Converter(cst.CSTTransformer):
         self.cell_classes: set = set()
         self.current = None  # original node of the rule being applied (for report positions)
         self.qualified = None  # qualified torch name of the call being rewritten
-
-    # -- traversal: libcst's getattr-per-node dispatch replaced by dicts --------------------------
-    def on_visit(self, node) -> bool:
-        if self.needed is not None and id(node) not in self.needed:
-            return False
-        fn = _VISIT.get(type(node))
-        return fn is None or fn(self, node) is not False
-
-    def on_leave(self, original, updated):
-        if self.needed is not None and id(original) not in self.needed:
-            return updated  # never entered: no visit_X ran, so no leave_X either
-        fn = _LEAVE.get(type(original))
-        return updated if fn is None else fn(self, original, updated)
-
-    def on_visit_attribute(self, node, attribute) -> None:
-        pass  # no visit_<Node>_<attribute> hooks
-
-    def on_leave_attribute(self, original, attribute) -> None:
-        pass
 
     @staticmethod
     def triggers(tables) -> frozenset:
@@ -430,10 +402,6 @@ class Converter(cst.CSTTransformer):
             if args is not before:
                 return updated.with_changes(args=args)
         return updated
-
-
-_VISIT = _hooks(Converter, "visit_")
-_LEAVE = _hooks(Converter, "leave_")
 
 
 @functools.lru_cache(maxsize=256)
