@@ -23,6 +23,7 @@ import contextlib
 import importlib
 import os
 import shlex
+import shutil
 import socket
 import sys
 from dataclasses import dataclass
@@ -216,6 +217,8 @@ def spawn(recipe, spec: LaunchSpec, worker_args: list[str], log=print) -> int:
         log_dir.mkdir(parents=True, exist_ok=True)
         cmd = msrun_command(spec, worker_args, log_dir, timeout_s())
         env = msrun_env()
+        if shutil.which("msrun", path=env["PATH"]) is None:
+            raise DistributedError("msrun not found on PATH (it comes with MindSpore: pip install -e '.[mindspore]')")
         log(f"mindbridge: launching {spec.nproc * spec.nnodes} MindSpore workers: {shlex.join(cmd)}")
         code, message = run_msrun(cmd, log_dir, env)
     else:
