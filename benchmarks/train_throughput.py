@@ -1,7 +1,7 @@
 """Training throughput of one recipe on each backend, as ratios measured in one run.
 
     python benchmarks/train_throughput.py                         # examples/llama/tiny.yaml, 20 timed steps
-    python benchmarks/train_throughput.py RECIPE --steps 30 --warmup 5 --json out.json
+    python benchmarks/train_throughput.py RECIPE --steps 30 --rounds 3 --json out.json
 
 Rows: the torch backend; the MindSpore backend (the *converted* torch model) in graph and in
 PyNative mode; and a hand-written native MindSpore version of the same Llama in graph mode. That
@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -113,7 +115,9 @@ class NativeRunner:
         from mindspore import ops
         from mindspore.experimental.optim import AdamW
 
-        ms.set_device("CPU")
+        from backends.mindspore.device import use_target
+
+        use_target("CPU")
         ms.set_seed(recipe.train.seed)
         self.ms, self.ops = ms, ops
         self.model = native_mindspore_llama(recipe.model.config)
@@ -140,64 +144,77 @@ class NativeRunner:
         return float(loss)
 
 
-def measure(runners: dict, batches, warmup: int, rounds: int, lr: float) -> dict[str, float]:
-    """tokens/s per runner. Steps are timed in interleaved rounds (a few steps of each runner in turn)
-    so that load from other processes on the machine hits every row alike."""
-    built = {}
-    for name, make in runners.items():
-        t0 = time.perf_counter()
-        runner = make()
-        for b in batches[:warmup]:  # includes graph compilation
-            runner.train_step([b], lr)
-        built[name] = runner
-        print(f"  built {name:<28} ({time.perf_counter() - t0:5.1f}s incl. {warmup} warm-up steps)", flush=True)
-    timed = batches[warmup:]
-    per_round = max(1, len(timed) // rounds)
-    seconds = dict.fromkeys(built, 0.0)
-    for r in range(rounds):
-        chunk = timed[r * per_round:(r + 1) * per_round]
-        for name, runner in built.items():
-            t0 = time.perf_counter()
-            for b in chunk:
-                runner.train_step([b], lr)
-            seconds[name] += time.perf_counter() - t0
-    steps = per_round * rounds
-    tokens = sum(b.num_tokens for b in timed[:steps])
-    out = {}
-    for name, sec in seconds.items():
-        out[name] = tokens / sec
-        print(f"  {name:<28} {out[name]:>10,.0f} tok/s   ({sec / steps * 1000:7.1f} ms/step)", flush=True)
-    return out
+ROWS = {
+    "torch": "torch backend",
+    "ms_graph": "mindspore backend (graph)",
+    "ms_pynative": "mindspore backend (pynative)",
+    "native_graph": "native mindspore (graph)",
+}
+
+
+def make_runner(row: str, recipe_path: str, recipe):
+    if row == "native_graph":
+        return NativeRunner(recipe)
+    if row == "torch":
+        from backends.torch_npu.runtime import TorchBackend as cls
+        name, ov = "torch", []
+    else:
+        from backends.mindspore.runtime import MindSporeBackend as cls
+        name, ov = "mindspore", [f"train.mode={row.split('_')[1]}"]
+    backend = cls(resolve_recipe(recipe_path, name, "cpu", ov))
+    backend.build()
+    return backend
+
+
+def time_row(row: str, recipe_path: str, steps: int, warmup: int) -> float:
+    """tokens/s of one row, measured in this process (one framework's threads at a time)."""
+    r = resolve_recipe(recipe_path, "torch", "cpu")
+    data = load_data(r.data.source, r.data.seq_len, r.data.batch_size, r.data.val_fraction, r.train.seed,
+                     base_dir=r.base_dir)
+    batches = [data.train_batch(s, 0) for s in range(warmup + steps)]
+    runner = make_runner(row, recipe_path, r)
+    for b in batches[:warmup]:  # includes graph compilation
+        runner.train_step([b], r.optim.lr)
+    t0 = time.perf_counter()
+    for b in batches[warmup:]:
+        runner.train_step([b], r.optim.lr)
+    return sum(b.num_tokens for b in batches[warmup:]) / (time.perf_counter() - t0)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("recipe", nargs="?", default=str(REPO / "examples/llama/tiny.yaml"))
-    p.add_argument("--steps", type=int, default=20, help="timed steps per row")
+    p.add_argument("--steps", type=int, default=20, help="timed steps per row and round")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation)")
-    p.add_argument("--rounds", type=int, default=4, help="interleaved timing rounds")
+    p.add_argument("--rounds", type=int, default=2, help="rounds over all rows; the median is reported")
     p.add_argument("--json", help="also write the figures to this file")
+    p.add_argument("--row", choices=list(ROWS), help=argparse.SUPPRESS)  # internal: time one row
     args = p.parse_args(argv)
+    if args.row:
+        print(json.dumps({"tokens_per_s": time_row(args.row, args.recipe, args.steps, args.warmup)}))
+        return 0
 
-    from backends.mindspore.runtime import MindSporeBackend
-    from backends.torch_npu.runtime import TorchBackend
-
-    def backend(name, mode=None):
-        def make():
-            ov = [f"train.mode={mode}"] if mode else []
-            b = (TorchBackend if name == "torch" else MindSporeBackend)(resolve_recipe(args.recipe, name, "cpu", ov))
-            b.build()
-            return b
-        return make
-
+    # Each row runs in its own process: torch's and MindSpore's thread pools in one process slow
+    # each other down (measured: torch 13x slower once MindSpore graphs were built beside it).
+    # Rounds alternate the rows so that load from elsewhere on the machine hits them alike.
+    samples: dict[str, list[float]] = {row: [] for row in ROWS}
     r = resolve_recipe(args.recipe, "torch", "cpu")
-    data = load_data(r.data.source, r.data.seq_len, r.data.batch_size, r.data.val_fraction, r.train.seed,
-                     base_dir=r.base_dir)
-    batches = [data.train_batch(s, 0) for s in range(args.warmup + args.steps)]
-    print(f"{r.name}: batch {r.data.batch_size} x {r.data.seq_len} tokens, {args.steps} timed steps")
-    runners = {"torch": backend("torch"), "ms_graph": backend("mindspore", "graph"),
-               "ms_pynative": backend("mindspore", "pynative"), "native_graph": lambda: NativeRunner(r)}
-    rows = measure(runners, batches, args.warmup, args.rounds, r.optim.lr)
+    print(f"{r.name}: batch {r.data.batch_size} x {r.data.seq_len} tokens, {args.steps} timed steps x "
+          f"{args.rounds} rounds per row, each row in its own process")
+    for k in range(args.rounds):
+        for row in ROWS:
+            cmd = [sys.executable, __file__, args.recipe, "--row", row, "--steps", str(args.steps),
+                   "--warmup", str(args.warmup)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+            if proc.returncode != 0:
+                print(proc.stderr[-3000:], file=sys.stderr)
+                return 1
+            samples[row].append(json.loads(proc.stdout.strip().splitlines()[-1])["tokens_per_s"])
+            print(f"  round {k + 1} {ROWS[row]:<30} {samples[row][-1]:>10,.0f} tok/s", flush=True)
+    rows = {row: statistics.median(v) for row, v in samples.items()}
+    print("median tokens/s:")
+    for row, v in rows.items():
+        print(f"  {ROWS[row]:<30} {v:>10,.0f}")
     ratios = {
         "ms_graph / native_graph": rows["ms_graph"] / rows["native_graph"],
         "ms_graph / torch": rows["ms_graph"] / rows["torch"],
@@ -205,9 +222,9 @@ def main(argv=None) -> int:
     }
     print("ratios:")
     for k, v in ratios.items():
-        print(f"  {k:<28} {v:6.2f}x")
+        print(f"  {k:<30} {v:6.2f}x")
     if args.json:
-        Path(args.json).write_text(json.dumps({"tokens_per_s": rows, "ratios": ratios}, indent=2))
+        Path(args.json).write_text(json.dumps({"tokens_per_s": rows, "samples": samples, "ratios": ratios}, indent=2))
     return 0
 
 
