@@ -2,7 +2,11 @@
 graph mode via mindspore.jit) and compare forward outputs and input gradients.
 
 A case is a plain `def` over MindSpore tensors (the graph compiler parses its source) plus a torch
-lambda over torch tensors. Gradients are of sum(out * c) with a fixed random cotangent c, with
+lambda over torch tensors. A test module lists its cases, then takes its fixture and test from here:
+
+    fallbacks = fallbacks_fixture("mint.arange")            # apply the CPU fallback set per module
+    test_fallback_matches_torch = parity_test(CASES)        # each case, PyNative and graph mode
+ Gradients are of sum(out * c) with a fixed random cotangent c, with
 respect to every floating input (summed over all floating outputs). Floats: relative L2 <= tol (1e-6 by default); integers and bools:
 exact, and dtypes must match torch's.
 """
@@ -13,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+import pytest
+from conftest import needs
 
 RNG = np.random.default_rng(1234)
 
@@ -130,3 +136,36 @@ def run(c: Case, graph: bool) -> None:
     g = ms.jit(g) if graph else g
     m_grads = g(*m_in, *[ms.Tensor(cot) for cot in cots])
     compare(_flat(m_grads), list(t_grads), c.tol, f"{c.name} grad ({'graph' if graph else 'pynative'})")
+
+
+def fallbacks_fixture(*expected: str):
+    """A module-scoped autouse fixture: needs mindspore and torch, sets CPU + pynative_synchronize,
+    applies the fallback set (asserting each `expected` name, e.g. "mint.arange", is among those
+    applied) and reverts it after the module's tests."""
+
+    @pytest.fixture(scope="module", autouse=True)
+    def fallbacks():
+        needs("mindspore")
+        needs("torch")
+        import mindspore as ms
+
+        import patches.mindspore
+
+        ms.set_context(device_target="CPU", pynative_synchronize=True)
+        applied = patches.mindspore.apply("CPU")
+        assert set(expected) <= set(applied)
+        yield
+        patches.mindspore.revert()
+
+    return fallbacks
+
+
+def parity_test(cases):
+    """The parametrised test running `run(c, graph)` for each case, in PyNative and graph mode."""
+
+    @pytest.mark.parametrize("graph", [False, True], ids=["pynative", "graph"])
+    @pytest.mark.parametrize("c", cases, ids=[c.name for c in cases])
+    def test_fallback_matches_torch(c, graph):
+        run(c, graph)
+
+    return test_fallback_matches_torch

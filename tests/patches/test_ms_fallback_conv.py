@@ -7,9 +7,7 @@ with even kernels, unbatched inputs.
 """
 
 import numpy as np
-import pytest
-from conftest import needs
-from ms_parity import Cases, randf, run
+from ms_parity import Cases, fallbacks_fixture, parity_test, randf
 
 try:
     import mindspore as ms
@@ -118,23 +116,8 @@ def interpolate_linear_bilinear_bicubic_scales(x, s):
             f(x, scale_factor=1.5, mode="nearest"))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fallbacks():
-    needs("mindspore")
-    needs("torch")
-    import patches.mindspore
-
-    ms.set_context(device_target="CPU", pynative_synchronize=True)
-    applied = patches.mindspore.apply("CPU")
-    assert {"mint.nn.functional.conv_transpose2d", "mint.nn.functional.unfold"} <= set(applied)
-    yield
-    patches.mindspore.revert()
-
-
-@pytest.mark.parametrize("graph", [False, True], ids=["pynative", "graph"])
-@pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
-def test_fallback_matches_torch(c, graph):
-    run(c, graph)
+fallbacks = fallbacks_fixture("mint.nn.functional.conv_transpose2d", "mint.nn.functional.unfold")
+test_fallback_matches_torch = parity_test(CASES)
 
 
 def test_conv_transpose2d_layer_output_size_and_torch_weight_layout():

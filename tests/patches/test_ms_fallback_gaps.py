@@ -8,8 +8,7 @@ identity in eval.
 
 import numpy as np
 import pytest
-from conftest import needs
-from ms_parity import Cases, compare, randf, run
+from ms_parity import Cases, compare, fallbacks_fixture, parity_test, randf
 
 try:
     import mindspore as ms
@@ -99,22 +98,8 @@ def einsum_contraction_patterns(q, k, a, b, v, x, y):
             e("b i j, b j k -> b k i", x, y), e("...j,j->...", x, b[:, 0]), e("bij,ajk->baik", x[:1], y))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fallbacks():
-    needs("mindspore")
-    needs("torch")
-    import patches.mindspore
-
-    ms.set_context(device_target="CPU", pynative_synchronize=True)
-    patches.mindspore.apply("CPU")
-    yield
-    patches.mindspore.revert()
-
-
-@pytest.mark.parametrize("graph", [False, True], ids=["pynative", "graph"])
-@pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
-def test_fallback_matches_torch(c, graph):
-    run(c, graph)
+fallbacks = fallbacks_fixture()
+test_fallback_matches_torch = parity_test(CASES)
 
 
 def _dropout2d_train(x):

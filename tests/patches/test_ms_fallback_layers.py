@@ -7,8 +7,7 @@ the weights by name, in PyNative and graph mode (mindspore.jit).
 
 import numpy as np
 import pytest
-from conftest import needs
-from ms_parity import randf, rel_l2
+from ms_parity import fallbacks_fixture, randf, rel_l2
 
 try:
     import mindspore as ms
@@ -65,16 +64,7 @@ LAYERS = [
 ]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fallbacks():
-    needs("mindspore")
-    needs("torch")
-    import patches.mindspore
-
-    ms.set_context(device_target="CPU", pynative_synchronize=True)
-    patches.mindspore.apply("CPU")
-    yield
-    patches.mindspore.revert()
+fallbacks = fallbacks_fixture()
 
 
 def _pair(name, args, kwargs, train):

@@ -6,9 +6,7 @@ weights, reductions, padding_idx, approximate, pad modes, ...).
 """
 
 import numpy as np
-import pytest
-from conftest import needs
-from ms_parity import Cases, randf, run
+from ms_parity import Cases, fallbacks_fixture, parity_test, randf
 
 try:
     import mindspore as ms
@@ -166,22 +164,8 @@ def conv1d(x, k):
     return F.conv1d(x, k, padding=1, stride=2)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fallbacks():
-    needs("mindspore")
-    needs("torch")
-    import patches.mindspore
-
-    ms.set_context(device_target="CPU", pynative_synchronize=True)
-    patches.mindspore.apply("CPU")
-    yield
-    patches.mindspore.revert()
-
-
-@pytest.mark.parametrize("graph", [False, True], ids=["pynative", "graph"])
-@pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
-def test_fallback_matches_torch(c, graph):
-    run(c, graph)
+fallbacks = fallbacks_fixture()
+test_fallback_matches_torch = parity_test(CASES)
 
 
 def test_dropout_training_keeps_expectation():

@@ -8,8 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import needs
-from ms_parity import Cases, randf, run
+from ms_parity import Cases, fallbacks_fixture, parity_test, randf
 
 try:
     import mindspore as ms
@@ -237,23 +236,8 @@ def scatter_add(x):
     return mint.scatter_add(x, 2, mint.zeros((3, 4, 5), dtype=ms.int64), x)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fallbacks():
-    needs("mindspore")
-    needs("torch")
-    import patches.mindspore
-
-    ms.set_context(device_target="CPU", pynative_synchronize=True)
-    applied = patches.mindspore.apply("CPU")
-    assert "mint.arange" in applied
-    yield
-    patches.mindspore.revert()
-
-
-@pytest.mark.parametrize("graph", [False, True], ids=["pynative", "graph"])
-@pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
-def test_fallback_matches_torch(c, graph):
-    run(c, graph)
+fallbacks = fallbacks_fixture("mint.arange")
+test_fallback_matches_torch = parity_test(CASES)
 
 
 def test_equal_returns_python_bool():

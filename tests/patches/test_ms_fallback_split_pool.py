@@ -9,8 +9,7 @@ mint.split's own backward is wrong in PyNative).
 
 import numpy as np
 import pytest
-from conftest import needs
-from ms_parity import Cases, randf, run
+from ms_parity import Cases, fallbacks_fixture, parity_test, randf
 
 try:
     import mindspore as ms
@@ -192,23 +191,8 @@ def max_unpool2d(x):
             F.max_unpool2d(out3, idx3, 3, 2, 1, output_size=(6, 8)), F.max_unpool2d(out[0], idx[0], (2, 2), output_size=(6, 8)))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fallbacks():
-    needs("mindspore")
-    needs("torch")
-    import patches.mindspore
-
-    ms.set_context(device_target="CPU", pynative_synchronize=True)
-    applied = patches.mindspore.apply("CPU")
-    assert {"mint.split", "mint.nn.functional.max_pool2d"} <= set(applied)
-    yield
-    patches.mindspore.revert()
-
-
-@pytest.mark.parametrize("graph", [False, True], ids=["pynative", "graph"])
-@pytest.mark.parametrize("c", CASES, ids=[c.name for c in CASES])
-def test_fallback_matches_torch(c, graph):
-    run(c, graph)
+fallbacks = fallbacks_fixture("mint.split", "mint.nn.functional.max_pool2d")
+test_fallback_matches_torch = parity_test(CASES)
 
 
 def test_split_rejects_bad_sizes():
