@@ -17,6 +17,9 @@ import mindspore as ms
 from mindspore import ops
 from mindspore.ops import operations as P
 
+from patches.mindspore.args import check_rank as _check_rank
+from patches.mindspore.args import ntuple as _ntuple
+
 _Conv3D = P.Conv3D
 _unfold = ops.unfold
 _fold = ops.fold
@@ -24,20 +27,6 @@ _expand_dims = ops.expand_dims
 _squeeze = ops.squeeze
 _reshape = ops.reshape
 _Conv2DBackpropInput = P.Conv2DBackpropInput
-
-
-def _ntuple(v, n):
-    if isinstance(v, int):
-        return (v,) * n
-    if len(v) == 1:
-        return (v[0],) * n
-    return tuple(v)
-
-
-def _check_rank(input, name, ranks):
-    if input.ndim not in ranks:
-        raise ValueError(f"{name}: expected a {ranks[0]}-D (unbatched) or {ranks[1]}-D (batched) input, "
-                         f"got {input.ndim}-D")
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):

@@ -16,6 +16,9 @@ from __future__ import annotations
 import mindspore as ms
 from mindspore import ops
 
+from patches.mindspore.args import check_rank as _check_rank
+from patches.mindspore.args import ntuple as _ntuple
+
 _max_pool2d = ops.max_pool2d
 _avg_pool2d = ops.avg_pool2d
 _adaptive_avg_pool2d = ops.adaptive_avg_pool2d
@@ -28,15 +31,6 @@ _cast = ops.cast
 _reshape = ops.reshape
 _zeros = ops.zeros
 _scatter = ops.tensor_scatter_elements
-
-
-def _ntuple(v, n):
-    """int, 1-tuple or n-tuple -> n-tuple"""
-    if isinstance(v, int):
-        return (v,) * n
-    if len(v) == 1:
-        return (v[0],) * n
-    return tuple(v)
 
 
 def _pair(v):
@@ -52,12 +46,6 @@ def _stride(stride, kernel):
     if len(stride) == 0:
         return kernel
     return _ntuple(stride, len(kernel))
-
-
-def _check_rank(input, name, ranks):
-    if input.ndim not in ranks:
-        raise ValueError(f"{name}: expected a {ranks[0]}-D (unbatched) or {ranks[1]}-D (batched) input, "
-                         f"got {input.ndim}-D")
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
