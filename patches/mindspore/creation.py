@@ -11,6 +11,8 @@ from __future__ import annotations
 import mindspore as ms
 from mindspore import ops
 
+from patches.mindspore.args import INTEGRAL as _INTEGRAL
+
 _arange = ops.arange
 _fill = ops.fill
 _cast = ops.cast
@@ -23,9 +25,6 @@ _uniform = ops.uniform
 _randint = ops.randint
 _randperm = ops.randperm
 _multinomial = ops.multinomial
-
-
-_INTEGRAL = (ms.int8, ms.int16, ms.int32, ms.int64, ms.uint8)
 
 
 def _default_dtype(*values):

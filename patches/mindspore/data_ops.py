@@ -19,6 +19,8 @@ from __future__ import annotations
 import mindspore as ms
 from mindspore import ops
 
+from patches.mindspore.args import INTEGRAL as _INT
+
 _median = ops.median
 _cast = ops.cast
 _reshape = ops.reshape
@@ -33,7 +35,6 @@ _unique = ops.unique
 _sort = ops.sort
 _gather = ops.gather
 _moveaxis = ops.moveaxis
-_INT = (ms.int8, ms.int16, ms.int32, ms.int64, ms.uint8)
 
 
 def median(input, dim=None, keepdim=False):
