@@ -20,7 +20,7 @@ from tqdm import tqdm
 from backends.base import StepResult
 from core import checkpoint as ckpt
 from core.data import load_data
-from core.recipe import Recipe
+from core.recipe import Recipe, RecipeError
 from core.schedule import recipe_lr
 
 
@@ -117,6 +117,10 @@ class Trainer:
         r = self.r
         data = load_data(r.data.source, r.data.seq_len, r.data.batch_size, r.data.val_fraction, r.train.seed,
                          base_dir=r.base_dir)
+        model_vocab = r.model.config.get("vocab_size")
+        if isinstance(model_vocab, int) and model_vocab < data.vocab_size:
+            raise RecipeError(f"recipe key 'model.config.vocab_size' is {model_vocab}, smaller than the vocabulary of "
+                              f"data.source '{r.data.source}' ({data.vocab_size} token ids)")
         self.backend.build()
         self._init_weights()
         start, resumed_from = self._resume()

@@ -113,3 +113,11 @@ def test_nan_guard_stops_with_clear_message_and_keeps_last_good_checkpoint(tmp_p
     assert "step_00000004" in err
     saved = sorted(p.name for p in (tmp_path / "run/checkpoints").iterdir())
     assert saved == ["step_00000002", "step_00000004"]
+
+
+def test_model_vocab_smaller_than_the_data_is_a_one_line_error(tmp_path):
+    from core.recipe import RecipeError
+
+    with pytest.raises(RecipeError, match=r"'model.config.vocab_size' is 100, smaller than the vocabulary of "
+                                          r"data.source 'embedded' \(256 token ids\)"):
+        _run(tmp_path, "v", **{"train.steps": 1, "model.config.vocab_size": 100})
