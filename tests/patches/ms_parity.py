@@ -2,13 +2,15 @@
 graph mode via mindspore.jit) and compare forward outputs and input gradients.
 
 A case is a plain `def` over MindSpore tensors (the graph compiler parses its source) plus a torch
-lambda over torch tensors. A test module lists its cases, then takes its fixture and test from here:
+lambda over torch tensors. Gradients are of sum(out * c) with a fixed random cotangent c, with
+respect to every floating input (summed over all floating outputs). Floats: relative L2 <= tol
+(1e-6 by default); integers and bools: exact, and dtypes must match torch's.
 
-    fallbacks = fallbacks_fixture("mint.arange")            # apply the CPU fallback set per module
-    test_fallback_matches_torch = parity_test(CASES)        # each case, PyNative and graph mode
- Gradients are of sum(out * c) with a fixed random cotangent c, with
-respect to every floating input (summed over all floating outputs). Floats: relative L2 <= tol (1e-6 by default); integers and bools:
-exact, and dtypes must match torch's.
+A test module imports `ms`, `mint` and `F` from here (None without MindSpore), lists its cases,
+then takes its fixture and parametrised test from here too:
+
+    fallbacks = fallbacks_fixture("mint.arange")      # apply the CPU fallback set for the module
+    test_fallback_matches_torch = parity_test(CASES)  # each case, PyNative and graph mode
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 from conftest import needs
+
+try:  # the test modules import ms, mint and F from here
+    import mindspore as ms
+    from mindspore import mint
+
+    F = mint.nn.functional
+except ImportError:  # fallbacks_fixture skips (or fails under CI)
+    ms = mint = F = None
 
 RNG = np.random.default_rng(1234)
 

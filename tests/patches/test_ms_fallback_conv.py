@@ -7,15 +7,7 @@ with even kernels, unbatched inputs.
 """
 
 import numpy as np
-from ms_parity import Cases, fallbacks_fixture, parity_test, randf
-
-try:
-    import mindspore as ms
-    from mindspore import mint
-
-    F = mint.nn.functional
-except ImportError:
-    ms = mint = F = None
+from ms_parity import Cases, F, fallbacks_fixture, mint, ms, parity_test, randf
 
 IMG = randf(2, 4, 5, 6)
 WT = randf(4, 3, 3, 3)  # conv_transpose2d (C_in, C_out/groups, kH, kW)

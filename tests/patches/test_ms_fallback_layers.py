@@ -7,13 +7,7 @@ the weights by name, in PyNative and graph mode (mindspore.jit).
 
 import numpy as np
 import pytest
-from ms_parity import fallbacks_fixture, randf, rel_l2
-
-try:
-    import mindspore as ms
-    from mindspore import mint
-except ImportError:
-    ms = mint = None
+from ms_parity import fallbacks_fixture, mint, ms, randf, rel_l2
 
 IDS = np.array([[1, 0, 9], [3, 3, 0]], dtype=np.int64)
 _I, _J = np.meshgrid(range(2), range(3), indexing="ij")

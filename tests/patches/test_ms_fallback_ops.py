@@ -8,13 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from ms_parity import Cases, fallbacks_fixture, parity_test, randf
-
-try:
-    import mindspore as ms
-    from mindspore import mint
-except ImportError:  # the fixture skips (or fails under CI)
-    ms = mint = None
+from ms_parity import Cases, fallbacks_fixture, mint, ms, parity_test, randf
 
 X = randf(3, 4, 5)
 M = randf(4, 6)
