@@ -283,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="recipe override with --recipe, e.g. model.config.dim=64")
     px.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
                     help="auto: the dtype recorded by hf-import, else float32")
+    px.add_argument("--max-shard-size", default=None, metavar="SIZE",
+                    help="split the weights into shards of at most SIZE (e.g. 5GB, 200MB) with an index file")
     args = p.parse_args(argv)
     if args.cmd in ("convert", "hf-import", "hf-export"):
         from core import checkpoint_convert

@@ -157,6 +157,20 @@ def _export_config(args, path: Path) -> tuple[dict, str | None]:
     return cfg, None
 
 
+def _parse_size(text: str | None) -> int | None:
+    """'5GB' / '200MB' / '64KB' / '123' (bytes) -> bytes, as save_pretrained's max_shard_size."""
+    if not text:
+        return None
+    units = {"GB": 10**9, "MB": 10**6, "KB": 10**3, "B": 1}
+    t = text.strip().upper()
+    for unit, factor in units.items():
+        if t.endswith(unit) and t[: -len(unit)].strip().replace(".", "", 1).isdigit():
+            return int(float(t[: -len(unit)]) * factor)
+    if t.isdigit():
+        return int(t)
+    raise CheckpointError(f"--max-shard-size {text!r}: use a size such as 5GB, 200MB or a byte count")
+
+
 def run(args) -> int:
     """`convert`, `hf-import` and `hf-export` of `python -m core.checkpoint`; errors are one line."""
     import json
@@ -193,8 +207,10 @@ def run(args) -> int:
             cfg, recorded = _export_config(args, path)
             dtype = args.dtype if args.dtype != "auto" else {"BF16": "bfloat16", "F16": "float16"}.get(
                 recorded or "", "float32")
-            out = hf.export_hf(load_weights(path), cfg, args.out_dir, dtype=dtype)
-            print(f"wrote {out / 'config.json'} and {out / 'model.safetensors'} ({dtype})")
+            out = hf.export_hf(load_weights(path), cfg, args.out_dir, dtype=dtype,
+                               max_shard_bytes=_parse_size(args.max_shard_size))
+            files = sorted(p.name for p in out.glob("model*.safetensors*"))
+            print(f"wrote {out / 'config.json'} and {', '.join(files)} ({dtype})")
     except (CheckpointError, RecipeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

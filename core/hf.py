@@ -228,14 +228,16 @@ def _narrow(arr: np.ndarray, dtype: str):
     return np.where(np.isnan(arr), np.uint16(0x7FC0), rounded)
 
 
-def export_hf(weights: dict[str, np.ndarray], cfg: dict, out_dir: str | Path, dtype: str = "float32") -> Path:
-    """Write OUT_DIR/config.json and OUT_DIR/model.safetensors (HF names) atomically, file by file."""
+def export_hf(weights: dict[str, np.ndarray], cfg: dict, out_dir: str | Path, dtype: str = "float32",
+              max_shard_bytes: int | None = None) -> Path:
+    """Write OUT_DIR/config.json and the weights (HF names) atomically, file by file: one
+    model.safetensors, or, past `max_shard_bytes`, model-0000i-of-0000n.safetensors shards plus
+    model.safetensors.index.json, as `save_pretrained(max_shard_size=...)` does."""
     from core.checkpoint import atomic_write_bytes
 
     out = Path(out_dir)
-    if (out / "model.safetensors.index.json").exists():
-        raise HFError(f"{out} holds a sharded checkpoint (model.safetensors.index.json) that would shadow the "
-                      "export; choose an empty folder")
+    if (out / "model.safetensors.index.json").exists() or (out / "model.safetensors").exists():
+        raise HFError(f"{out} already holds a Hugging Face checkpoint; choose an empty folder")
     st_dtype = _DTYPE_NAMES.get(dtype, dtype)
     if st_dtype not in ("F32", "F16", "BF16"):
         raise HFError(f"export dtype {dtype!r} (choose float32, float16 or bfloat16)")
@@ -251,9 +253,34 @@ def export_hf(weights: dict[str, np.ndarray], cfg: dict, out_dir: str | Path, dt
             raise HFError("model.config says tie_embeddings, but lm_head.weight differs from tok_emb.weight")
         del tensors["lm_head.weight"]  # HF stores a tied head once
     hf_cfg["dtype"] = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}[st_dtype]
-    atomic_write_bytes(out / "model.safetensors", _serialize(tensors, st_dtype))
+    shards = _shards(tensors, max_shard_bytes)
+    if len(shards) == 1:
+        atomic_write_bytes(out / "model.safetensors", _serialize(tensors, st_dtype))
+    else:
+        weight_map = {}
+        for i, names in enumerate(shards, 1):
+            fname = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
+            atomic_write_bytes(out / fname, _serialize({k: tensors[k] for k in names}, st_dtype))
+            weight_map.update(dict.fromkeys(names, fname))
+        index = {"metadata": {"total_size": sum(v.nbytes for v in tensors.values())}, "weight_map": weight_map}
+        atomic_write_bytes(out / "model.safetensors.index.json", (json.dumps(index, indent=2) + "\n").encode())
     atomic_write_bytes(out / "config.json", (json.dumps(hf_cfg, indent=2, sort_keys=True) + "\n").encode())
     return out
+
+
+def _shards(tensors: dict[str, np.ndarray], max_bytes: int | None) -> list[list[str]]:
+    """Tensor names grouped in order into shards of at most `max_bytes` (a bigger tensor gets its own)."""
+    if not max_bytes:
+        return [list(tensors)]
+    shards: list[list[str]] = [[]]
+    size = 0
+    for name, value in tensors.items():
+        if shards[-1] and size + value.nbytes > max_bytes:
+            shards.append([])
+            size = 0
+        shards[-1].append(name)
+        size += value.nbytes
+    return shards
 
 
 def _serialize(tensors: dict[str, np.ndarray], st_dtype: str) -> bytes:

@@ -214,3 +214,32 @@ def test_export_takes_the_config_from_a_training_checkpoint_or_a_recipe(hf_dir, 
     a, b, ref = _hf_tensors(tmp_path / "a"), _hf_tensors(tmp_path / "b"), _hf_tensors(src)
     assert all(a[k][0].tobytes() == b[k][0].tobytes() == ref[k][0].tobytes() for k in ref)
     assert json.loads((tmp_path / "b/config.json").read_text())["max_position_embeddings"] == 64
+
+
+def test_sharded_export_loads_in_transformers_with_identical_logits(hf_dir, tmp_path, capsys):
+    needs("transformers")
+    import torch
+    from transformers import LlamaForCausalLM
+
+    src, ref_logits = hf_dir
+    weights, cfg, _ = hf.import_hf(src)
+    ours = tmp_path / "ours.safetensors"
+    assert checkpoint.main(["hf-import", str(src), str(ours)]) == 0
+    out = tmp_path / "sharded"
+    assert checkpoint.main(["hf-export", str(ours), str(out), "--max-shard-size", "40KB"]) == 0
+    shards = sorted(p.name for p in out.glob("model-*.safetensors"))
+    assert len(shards) > 1 and (out / "model.safetensors.index.json").is_file()
+    index = json.loads((out / "model.safetensors.index.json").read_text())
+    assert set(index["weight_map"].values()) == set(shards)
+    again = _hf_tensors(out)
+    ref = _hf_tensors(src)
+    assert set(again) == set(ref) and all(again[k][0].tobytes() == ref[k][0].tobytes() for k in ref)
+    model = LlamaForCausalLM.from_pretrained(out).eval()
+    with torch.no_grad():
+        logits = model(torch.from_numpy(_ids())).logits.numpy()
+    assert rel_l2(logits, ref_logits) == 0.0
+    capsys.readouterr()
+    assert checkpoint.main(["hf-export", str(ours), str(out)]) == 2  # never over an existing checkpoint
+    assert "already holds a Hugging Face checkpoint" in capsys.readouterr().err
+    assert checkpoint.main(["hf-export", str(ours), str(tmp_path / "z"), "--max-shard-size", "lots"]) == 2
+    assert "--max-shard-size 'lots'" in capsys.readouterr().err
