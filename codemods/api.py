@@ -16,7 +16,7 @@ from codemods.rules import EMITS, RULES, load_all
 from codemods.tables import load_tables
 
 # Bump whenever a rule or table changes the output (the import hook's cache key).
-CONVERTER_VERSION = "1.0.0"
+CONVERTER_VERSION = "1.1.0"
 
 
 _TORCH_IMPORT = re.compile(r"^[ \t]*(?:import|from)[ \t]+torch\b|^[ \t]*import[ \t].*[ ,]torch\b", re.M)
@@ -41,11 +41,12 @@ def convert_source(source: str, filename: str = "<string>", select: list[str] | 
         return ConversionResult(source, False, [Diagnostic(filename, 1, 1, "MB001", "syntax",
                                                            "cannot parse: nesting too deep", "file copied unchanged")])
     load_all()
-    from codemods.prescan import needed
+    from codemods.prescan import scan
     from codemods.transformer import Converter
 
     tables = load_tables()
-    converter = Converter(tables, filename, select, needed(module, Converter.triggers(tables)))
+    marked, local = scan(module, Converter.triggers(tables))
+    converter = Converter(tables, filename, select, marked, local)
     new = module.visit(converter)
     code = new.code
     return ConversionResult(code, code != source, converter.diagnostics(module))

@@ -10,6 +10,7 @@ same object, untouched and unvisited. Whitespace, punctuation and operator field
 walked (chosen from libcst's own field type hints).
 
     needed_ids = needed(module, trigger_names)   # set of id(node); the Module itself included
+    needed_ids, local_ids = scan(module, trigger_names)  # also: alias Names that name locals (scopes.py)
     class MyTransformer(SelectiveTransformer): ...  # visit_X/leave_X as usual
     module.visit(MyTransformer(needed_ids))
 """
@@ -23,6 +24,7 @@ import typing
 import libcst as cst
 
 from codemods.names import dotted
+from codemods.scopes import BINDERS, SCOPED, Scopes
 
 # Node types whose content never holds a Name: the walk does not enter fields typed only with these.
 _LEAF_BASES = (
@@ -89,63 +91,79 @@ def torch_binds(node) -> list[str]:
 
 
 def needed(module: cst.Module, triggers: frozenset) -> set[int]:
-    """ids of `module` and of every node whose subtree holds an import, a class or a trigger Name.
+    """ids of `module` and of every node whose subtree holds an import, a class or a trigger Name."""
+    return scan(module, triggers)[0]
+
+
+def scan(module: cst.Module, triggers: frozenset) -> tuple[set[int], set[int]]:
+    """(`needed` ids, ids of torch-alias Names that name a local variable there: see scopes.py).
 
     `triggers` are the rule-keyed names; the local names of every torch import in the file are
     added (a nested `import torch.nn as nn` binds `nn` for the code after it; marking its earlier
     uses too only costs a visit, which changes nothing).
     """
-    names = set(triggers)
+    aliases = set()
     for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 if isinstance(small, (cst.Import, cst.ImportFrom)):
-                    names.update(torch_binds(small))
+                    aliases.update(torch_binds(small))
     while True:
-        out, imports = _walk(module, names)
-        bound = {local for node in imports for local in torch_binds(node)}
-        if bound <= names:
-            return out
-        names |= bound  # a nested import binds a new name: mark again with it
+        out, imports, local = _walk(module, set(triggers) | aliases, aliases)
+        bound = {name for node in imports for name in torch_binds(node)}
+        if bound <= aliases:
+            return out, local
+        aliases |= bound  # a nested import binds a new name: mark again with it
 
 
-def _walk(module: cst.Module, triggers) -> tuple[set[int], list]:
+def _walk(module: cst.Module, triggers, aliases) -> tuple[set[int], list, set[int]]:
     out: set[int] = {id(module)}
     imports: list = []
+    sc = Scopes(aliases)
     name_type, node_type, always, import_types = cst.Name, cst.CSTNode, _ALWAYS, (cst.Import, cst.ImportFrom)
-    fields_of: dict = {}
+    info_of: dict = {}
 
     def walk(node) -> bool:
         cls = type(node)
         if cls is name_type:
             if node.value in triggers:
                 out.add(id(node))
+                if sc.stack:
+                    sc.ref(node)
                 return True
             return False
         if cls in import_types:
             imports.append(node)
             out.add(id(node))
+            if sc.stack:
+                sc.bind_import(node, torch_binds(node))
             return True  # the transformer does not enter imports: no need to walk their names
-        fields = fields_of.get(cls)
-        if fields is None:
-            fields = fields_of[cls] = _fields(cls)
-        hit = isinstance(node, always)
-        for f in fields:
-            value = getattr(node, f)
-            if isinstance(value, node_type):
-                if walk(value):
-                    hit = True
-            elif isinstance(value, (tuple, list)):
-                for child in value:
-                    if isinstance(child, node_type) and walk(child):
+        info = info_of.get(cls)
+        if info is None:
+            info = info_of[cls] = (_fields(cls), SCOPED.get(cls), BINDERS.get(cls))
+        fields, scoped, binder = info
+        if scoped is not None:
+            hit = scoped(node, walk, out, sc)
+        else:
+            if binder is not None:
+                binder(node, sc)
+            hit = isinstance(node, always)
+            for f in fields:
+                value = getattr(node, f)
+                if isinstance(value, node_type):
+                    if walk(value):
                         hit = True
+                elif isinstance(value, (tuple, list)):
+                    for child in value:
+                        if isinstance(child, node_type) and walk(child):
+                            hit = True
         if hit:
             out.add(id(node))
         return hit
 
     for stmt in module.body:
         walk(stmt)
-    return out, imports
+    return out, imports, sc.local
 
 
 class SelectiveTransformer(cst.CSTTransformer):

@@ -19,7 +19,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from codemods import cstutil
 from codemods.diagnostics import Diagnostic
 from codemods.names import Names, dotted, head
-from codemods.prescan import SelectiveTransformer
+from codemods.prescan import SelectiveTransformer, scan
 from codemods.rules import CALL_RULES, METHOD_RULES, describe
 from codemods.rules.training import JIT, NO_GRAD
 
@@ -29,8 +29,9 @@ describe("MB405", "torch.compile(model) / @torch.jit.script -> model / no decora
 class Converter(SelectiveTransformer):
     """Enters only the nodes in `needed` (from `prescan.needed`); every other subtree is kept as is."""
 
-    def __init__(self, tables, filename: str, select=None, needed=None):
+    def __init__(self, tables, filename: str, select=None, needed=None, local=None):
         super().__init__(needed)
+        self.local = local  # ids of alias Names that name a local variable (prescan.scan); None: scan here
         self.tables = tables
         self.names = Names(tables)
         self.filename = filename
@@ -76,6 +77,8 @@ class Converter(SelectiveTransformer):
 
     # -- imports -----------------------------------------------------------------------------
     def visit_Module(self, node):
+        if self.local is None:
+            self.local = scan(node, self.triggers(self.tables))[1]
         for stmt in node.body:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
@@ -187,7 +190,7 @@ class Converter(SelectiveTransformer):
             name = dotted(base.value)
             if name is None:
                 continue
-            q = self.names.qualify(name)
+            q = self.names.qualify(name) if self._alias(head(base.value)) else None
             if (q and q.startswith("torch.nn.")) or name in self.cell_classes:
                 is_cell = True
         self.scopes.append(("class", is_cell))
@@ -223,11 +226,15 @@ class Converter(SelectiveTransformer):
         if node.keyword is not None:
             self.skip.add(node.keyword)
 
+    def _alias(self, name) -> bool:
+        """Is this Name a torch alias here (not a local variable that shadows one)?"""
+        return name is not None and name.value in self.names.torch and id(name) not in self.local
+
     def _torch_name(self, expr) -> str | None:
         if isinstance(expr, cst.Call):
             expr = expr.func
         h = head(expr)
-        if h is None or h.value not in self.names.torch:
+        if not self._alias(h):
             return None
         name = dotted(expr)
         return self.names.qualify(name) if name else None
@@ -266,8 +273,7 @@ class Converter(SelectiveTransformer):
     def visit_Attribute(self, node):
         if node in self.skip:
             return False
-        h = head(node)
-        if h is not None and h.value in self.names.torch:
+        if self._alias(head(node)):
             q = self.names.qualify(dotted(node))
             if q is not None:
                 self.refs[node] = q
@@ -289,7 +295,7 @@ class Converter(SelectiveTransformer):
         return updated
 
     def leave_Name(self, original, updated):
-        if original.value in self.names.torch and original not in self.skip:
+        if original.value in self.names.torch and original not in self.skip and id(original) not in self.local:
             return self._reference(original, self.names.torch[original.value])
         return updated
 
@@ -329,8 +335,7 @@ class Converter(SelectiveTransformer):
         if node in self.drop:
             return False
         func = node.func
-        h = head(func)
-        if h is not None and h.value in self.names.torch:
+        if self._alias(head(func)):
             q = self.names.qualify(dotted(func))
             if q is not None:
                 self.calls[node] = q
@@ -376,7 +381,7 @@ class Converter(SelectiveTransformer):
         receiver = func.value
         h = head(receiver)
         if h is not None and (h.value in self.names.other_imports or h.value in self.names.bindings) \
-                and dotted(receiver):
+                and id(h) not in self.local and dotted(receiver):
             return updated  # np.split(...), os.path.split(...): a module function, not a tensor method
         name = func.attr.value
         rule = METHOD_RULES.get(name)

@@ -96,3 +96,40 @@ def test_skipped_subtrees_are_the_same_objects():
     module = cst.parse_module("a = b\nc = torch\n")
     new = module.visit(Upper(needed(module, frozenset({"torch"}))))
     assert new.code == "a = b\nc = TORCH\n" and new.body[0] is module.body[0]
+
+
+def _local_names(source: str) -> list[tuple[int, str]]:
+    """(line, name) of every alias Name that `scan` resolves to a local variable."""
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    from codemods.prescan import scan
+
+    wrapper = MetadataWrapper(cst.parse_module(source), unsafe_skip_copy=True)
+    _, local = scan(wrapper.module, frozenset())
+    positions = wrapper.resolve(PositionProvider)
+    return sorted((positions[n].start.line, n.value) for n in positions if isinstance(n, cst.Name) and id(n) in local)
+
+
+def test_scan_follows_python_scopes():
+    source = (
+        "import torch.nn.functional as F\n"            # 1
+        "def f(x):\n"                                   # 2
+        "    y = F(x)\n"                                # 3  local: F assigned below
+        "    F = 1\n"                                   # 4
+        "    def g():\n"                                # 5
+        "        return F\n"                            # 6  f's local
+        "    def h():\n"                                # 7
+        "        global F\n"                            # 8
+        "        return F\n"                            # 9  the alias
+        "    return [F for F in x], y\n"                # 10 comprehension's own F
+        "def k(x):\n"                                   # 11
+        "    z = [(F := t) for t in x]\n"               # 12 walrus binds in k
+        "    return F\n"                                # 13 local
+        "class C:\n"                                    # 14
+        "    F = 2\n"                                   # 15
+        "    w = F\n"                                   # 16 class-body local
+        "    def m(self, a=F):\n"                       # 17 default: read in the class body
+        "        return F\n"                            # 18 the alias
+    )
+    assert _local_names(source) == [(3, "F"), (4, "F"), (6, "F"), (10, "F"), (10, "F"), (12, "F"),
+                                    (13, "F"), (15, "F"), (16, "F"), (17, "F")]
