@@ -113,8 +113,10 @@ def worker(backend, env: DistEnv | None = None) -> Iterator[DistEnv]:
     joined = DistEnv(env.launcher, rank=rank, world_size=world, local_rank=env.local_rank, scheduler=env.scheduler)
     try:
         yield joined
-    finally:
-        module.destroy_process_group()
+    except BaseException:
+        module.destroy_process_group(clean=False)  # no barrier: a failed peer would never reach it
+        raise
+    module.destroy_process_group(clean=True)
 
 
 # ---------------------------------------------------------------- launcher side

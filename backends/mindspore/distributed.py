@@ -45,7 +45,7 @@ def init_process_group(backend, env, timeout_s: int) -> tuple[int, int]:
     return rank, world
 
 
-def destroy_process_group() -> None:
+def destroy_process_group(clean: bool = True) -> None:
     # msrun tears the cluster down when the workers exit; an explicit release() is not needed.
     return None
 
