@@ -33,28 +33,26 @@ def describe(code: str, summary: str, emits: tuple = ()) -> None:
     EMITS.update(emits)
 
 
-def call_rule(*qualified: str, code: str, summary: str, emits: tuple = ()):
-    def wrap(fn):
-        rule = Rule(code, summary, fn, emits)
-        RULES.setdefault(code, rule)
-        EMITS.update(emits)
-        for name in qualified:
-            CALL_RULES[name] = rule
-        return fn
-
-    return wrap
-
-
-def method_rule(*names: str, code: str, summary: str, emits: tuple = ()):
+def _rule_decorator(table: dict, names: tuple[str, ...], code: str, summary: str, emits: tuple):
     def wrap(fn):
         rule = Rule(code, summary, fn, emits)
         RULES.setdefault(code, rule)
         EMITS.update(emits)
         for name in names:
-            METHOD_RULES[name] = rule
+            table[name] = rule
         return fn
 
     return wrap
+
+
+def call_rule(*qualified: str, code: str, summary: str, emits: tuple = ()):
+    """Decorate a rule for calls of these qualified torch names."""
+    return _rule_decorator(CALL_RULES, qualified, code, summary, emits)
+
+
+def method_rule(*names: str, code: str, summary: str, emits: tuple = ()):
+    """Decorate a rule for method calls `x.<name>(...)`."""
+    return _rule_decorator(METHOD_RULES, names, code, summary, emits)
 
 
 def load_all() -> None:
