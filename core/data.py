@@ -31,6 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from backends.base import Batch
+from core.checkpoint import atomic_write_bytes
 
 CORPUS = Path(__file__).with_name("corpus") / "pride_and_prejudice.txt.gz"
 FORMAT = "mindbridge-tokens"
@@ -275,15 +276,8 @@ def prepare(input_path: str | Path, out: str | Path, field: str | None = None, d
         if os.path.exists(tmp_bin):
             os.unlink(tmp_bin)
     meta_path = stem.with_name(stem.name + ".json")
-    _write_text_atomic(meta_path, json.dumps(meta, indent=2) + "\n")
+    atomic_write_bytes(meta_path, (json.dumps(meta, indent=2) + "\n").encode())
     return meta_path
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def info(path: str | Path) -> dict:

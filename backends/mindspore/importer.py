@@ -24,12 +24,12 @@ import importlib.util
 import json
 import os
 import sys
-import tempfile
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from backends.base import BackendError
+from core.checkpoint import atomic_write_bytes
 from core.modelsource import ModelSource
 
 PREFIX = "_mindbridge_ms"  # + "_<hash of the source folder>"
@@ -52,14 +52,6 @@ def cache_dir() -> Path:
     return Path(os.environ.get("MINDBRIDGE_CACHE") or Path.home() / ".cache" / "mindbridge" / "converted")
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def converted_source(path: Path) -> tuple[Path, list[str]]:
     """Return (cached converted file, blocking diagnostics) for one torch source file."""
     import codemods
@@ -73,9 +65,9 @@ def converted_source(path: Path) -> tuple[Path, list[str]]:
         return out, json.loads(meta.read_text())["blocking"]
     result = codemods.convert_source(source, filename=str(path))
     blocking = [d.format() for d in result.diagnostics if d.level == "error"]
-    _atomic_write(out, result.code)
-    _atomic_write(meta, json.dumps({"source": str(path), "converter": codemods.CONVERTER_VERSION,
-                                    "blocking": blocking}))
+    atomic_write_bytes(out, result.code.encode())
+    atomic_write_bytes(meta, json.dumps({"source": str(path), "converter": codemods.CONVERTER_VERSION,
+                                         "blocking": blocking}).encode())
     STATS.converted.append(str(path))
     return out, blocking
 
