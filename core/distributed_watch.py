@@ -38,7 +38,9 @@ _TORCH_ROOT = re.compile(r"Root Cause.*?rank\s*:\s*(\d+)\s*\(local_rank:\s*(\d+)
 
 def _worker_error(output: str, rank: int) -> str:
     """The last error line rank `rank` printed: our one-line 'error: rank N: ...' or its exception."""
-    pattern = re.compile(rf"^(?:error: rank {rank}: (.+)|\[rank{rank}\]:\s*(\w*(?:Error|Exception)\b.*))$", re.M)
+    # Not anchored at line start: two ranks write to one pipe, so a rank's line can follow another's text.
+    pattern = re.compile(rf"(?:error: rank {rank}: (.+?)(?=error: rank \d+: |$)|"
+                         rf"^\[rank{rank}\]:\s*(\w*(?:Error|Exception)\b.*)$)", re.M)
     found = pattern.findall(output)
     if not found:
         return ""
