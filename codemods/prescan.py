@@ -2,7 +2,7 @@
 
 libcst rebuilds every node a transformer enters (and validates it), whether or not anything
 changes; on model code that cost ~1.5x parse+print. The converter only acts near *triggers*:
-Names bound by a torch import (`torch`, `nn`, `F`), attribute/method names a rule or table keys on
+Names bound by a torch import (`torch`, `nn`, `F`), attribute/method/def names a rule or table keys on
 (`transpose`, `size`, `forward`, `grad`, ...), imports (they bind names) and class definitions (they
 decide which classes are Cells). `needed(module, triggers)` returns the ids of the nodes whose
 subtree holds a trigger; `Converter` enters only those, so every other subtree is kept as the very

@@ -1,12 +1,13 @@
 """The libcst transformer: finds torch references and hands each to its table entry or rule.
 
 One pass over the tree, entering only the subtrees `prescan.needed` marks (those holding a torch
-name, a rule-keyed method/attribute name, an import or a class). Torch references are recognised
-through the aliases in `Names`;
-`visit_*` claims the nodes a rule will rewrite, `leave_*` rewrites them bottom-up (arguments are
-already converted when their call is rewritten), and `leave_Module` swaps the torch imports for
-the MindSpore imports the new code uses. Strings and comments are never touched: only Name and
-Attribute nodes are renamed.
+name, a rule-keyed method/attribute/def name, an import or a class). Torch references are
+recognised through the aliases in `Names`; what to do with a call, method call, attribute, Cell
+method def, with-item or decorator is looked up in the registries of `codemods.rules` (the
+transformer knows no rule by name). `visit_*` claims the nodes a rule will rewrite, `leave_*`
+rewrites them bottom-up (arguments are already converted when their call is rewritten), and
+`leave_Module` swaps the torch imports for the MindSpore imports the new code uses. Strings and
+comments are never touched: only Name and Attribute nodes are renamed.
 """
 
 from __future__ import annotations
@@ -20,10 +21,7 @@ from codemods import cstutil
 from codemods.diagnostics import Diagnostic
 from codemods.names import Names, dotted, head
 from codemods.prescan import SelectiveTransformer, scan
-from codemods.rules import CALL_RULES, METHOD_RULES, describe
-from codemods.rules.training import JIT, NO_GRAD
-
-describe("MB405", "torch.compile(model) / @torch.jit.script -> model / no decorator (reported)")
+from codemods.rules import ATTRIBUTE_RULES, CALL_RULES, DEF_RULES, METHOD_RULES, WRAPPER_RULES, load_all
 
 
 class Converter(SelectiveTransformer):
@@ -63,6 +61,15 @@ class Converter(SelectiveTransformer):
 
     def report(self, code, api, reason, suggestion="", level="error", node=None):
         self.reports.append((node or self.current, code, api, reason, suggestion, level))
+
+    def _apply(self, rules: dict, key: str, original, updated):
+        """The result of the selected rule `rules` keys by `key` on updated; updated when none applies."""
+        rule = rules.get(key)
+        if rule is None or not self.selected(rule.code):
+            return updated
+        self.current = original
+        result = rule.fn(self, updated)
+        return updated if result is None else result
 
     def diagnostics(self, module: cst.Module) -> list[Diagnostic]:
         if not self.reports:
@@ -210,9 +217,8 @@ class Converter(SelectiveTransformer):
         if any(d in self.drop for d in original.decorators):
             kept = [u for o, u in zip(original.decorators, updated.decorators) if o not in self.drop]
             updated = updated.with_changes(decorators=kept)
-        if original.name.value == "forward" and self.scopes and self.scopes[-1] == ("class", True) \
-                and self.selected("MB102"):
-            updated = updated.with_changes(name=cst.Name("construct"))
+        if self.scopes and self.scopes[-1] == ("class", True):
+            updated = self._apply(DEF_RULES, original.name.value, original, updated)
         return updated
 
     def visit_AssignTarget(self, node):
@@ -239,21 +245,24 @@ class Converter(SelectiveTransformer):
         name = dotted(expr)
         return self.names.qualify(name) if name else None
 
+    def _wrapper_drops(self, node, expr) -> bool:
+        """Does a selected wrapper rule drop this with-item or decorator (`expr`: what it names)?"""
+        q = self._torch_name(expr)
+        rule = WRAPPER_RULES.get(q)
+        if rule is None or not self.selected(rule.code):
+            return False
+        self.current, self.qualified = node, q
+        return bool(rule.fn(self, node))
+
     def visit_Decorator(self, node):
-        q = self._torch_name(node.decorator)
-        if q in NO_GRAD or q in JIT:
-            if not self.selected("MB404" if q in NO_GRAD else "MB405"):
-                return True
+        if self._wrapper_drops(node, node.decorator):
             self.drop.add(node)
-            if q in JIT:
-                self.report("MB405", q, "compilation decorator removed", "wrap the train step in mindspore.jit",
-                            level="warning", node=node)
             return False
         return True
 
     def visit_With(self, node):
         for item in node.items:
-            if self._torch_name(item.item) in NO_GRAD and self.selected("MB404"):
+            if self._wrapper_drops(item, item.item):
                 self.drop.add(item)
                 self.drop.add(item.item)
 
@@ -286,13 +295,7 @@ class Converter(SelectiveTransformer):
         q = self.refs.pop(original, None)
         if q is not None:
             return self._reference(original, q)
-        attr = original.attr.value
-        if attr == "forward" and self.selected("MB102"):
-            return updated.with_changes(attr=cst.Name("construct"))
-        if attr == "grad" and self.selected("MB403"):
-            self.report("MB403", "Tensor.grad", "MindSpore tensors carry no .grad",
-                        "take gradients from mindspore.value_and_grad", node=original)
-        return updated
+        return self._apply(ATTRIBUTE_RULES, original.attr.value, original, updated)
 
     def leave_Name(self, original, updated):
         if original.value in self.names.torch and original not in self.skip and id(original) not in self.local:
@@ -421,5 +424,7 @@ _TRIGGERS: dict = {}  # id(tables) -> trigger names (tables are loaded once per 
 def _triggers(tables) -> frozenset:
     key = id(tables)
     if key not in _TRIGGERS:
-        _TRIGGERS[key] = frozenset({"forward", "grad", *METHOD_RULES, *tables.methods, *tables.varargs_methods})
+        load_all()  # the names come from the registries: a set cached before they fill would skip their nodes
+        _TRIGGERS[key] = frozenset({*ATTRIBUTE_RULES, *DEF_RULES, *METHOD_RULES, *tables.methods,
+                                    *tables.varargs_methods})
     return _TRIGGERS[key]

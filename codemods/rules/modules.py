@@ -1,9 +1,10 @@
 """MB1xx: torch.nn.Module idioms -> mindspore.nn.Cell idioms.
 
-Run through `python -m codemods.convert`; each function below is one rule, keyed by the method
-name or qualified torch name it rewrites. Module/containers/Parameter renames (MB101, MB103,
-MB104) are table entries in mappings/layers.yaml; forward -> construct (MB102) is applied by the
-transformer to `def forward` in Cell subclasses and to every `.forward` attribute.
+Run through `python -m codemods.convert`; each function below is one rule, keyed by the method,
+attribute or def name or qualified torch name it rewrites. Module/containers/Parameter renames
+(MB101, MB103, MB104) are table entries in mappings/layers.yaml. forward -> construct (MB102) is
+two rules: `def forward` in Cell subclasses, and every `.forward` attribute (any object may be a
+Cell, so `model.forward(x)` is renamed wherever it stands).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import libcst as cst
 
 from codemods import cstutil
-from codemods.rules import describe, method_rule
+from codemods.rules import attribute_rule, def_rule, describe, method_rule
 
 describe("MB101", "class M(nn.Module) -> class M(nn.Cell)", ("mindspore.nn.Cell",))
 describe("MB102", "def forward(self, x) / self.forward(x) -> def construct(self, x) / self.construct(x)")
@@ -23,6 +24,17 @@ describe(
     ("mindspore.nn.Cell.register_buffer", "mindspore.nn.Cell.state_dict",
      "mindspore.nn.Cell.load_state_dict", "mindspore.nn.Cell.apply", "mindspore.nn.Cell.named_buffers"),
 )
+
+
+@def_rule("forward", code="MB102", summary="def forward(self, x) in a Cell subclass -> def construct(self, x)")
+def forward_def(ctx, funcdef):
+    return funcdef.with_changes(name=cst.Name("construct"))
+
+
+@attribute_rule("forward", code="MB102",
+                summary="self.forward(x) / model.forward -> self.construct(x) / model.construct")
+def forward_attribute(ctx, attribute):
+    return attribute.with_changes(attr=cst.Name("construct"))
 
 
 def _method(call: cst.Call, name: str, args=None) -> cst.Call:

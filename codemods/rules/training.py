@@ -1,6 +1,7 @@
 """MB4xx: training-loop idioms. MindSpore differentiates functionally
 (`mindspore.value_and_grad(fn, None, params)`), so backward()/zero_grad()/.grad are reported for a
-human to restructure; no_grad blocks, jit/compile wrappers and checkpoint I/O are rewritten.
+human to restructure; no_grad blocks and decorators, jit/compile wrappers and checkpoint I/O are
+rewritten.
 """
 
 from __future__ import annotations
@@ -8,16 +9,14 @@ from __future__ import annotations
 import libcst as cst
 
 from codemods import cstutil
-from codemods.rules import call_rule, describe, method_rule
+from codemods.rules import attribute_rule, call_rule, describe, method_rule, wrapper_rule
 
 GRAD_HINT = "loss, grads = mindspore.value_and_grad(loss_fn, None, optimizer.parameters)(*batch); optimizer(grads)"
 NO_GRAD = ("torch.no_grad", "torch.inference_mode", "torch.enable_grad", "torch.set_grad_enabled",
            "torch.autograd.no_grad", "torch.autocast", "torch.cuda.amp.autocast", "torch.amp.autocast")
 JIT = ("torch.jit.script", "torch.jit.trace", "torch.compile", "torch.jit.ignore", "torch.jit.unused")
 
-describe("MB403", "p.grad -> reported: MindSpore returns gradients from value_and_grad")
-describe("MB404", "with torch.no_grad(): body / @torch.no_grad() -> body / no decorator "
-                  "(MindSpore only differentiates inside value_and_grad)")
+describe("MB405", "torch.compile(model) / @torch.jit.script -> model / no decorator (reported)")
 describe("MB410", "torch.optim.AdamW(...) -> mindspore.experimental.optim.AdamW(...) (torch semantics)")
 describe("MB411", "torch.manual_seed(0) -> mindspore.set_seed(0)")
 
@@ -34,14 +33,39 @@ def zero_grad(ctx, call):
     return None
 
 
-@call_rule(*JIT, code="MB405", summary="torch.compile(model) / @torch.jit.script -> model / no decorator (reported)")
+@attribute_rule("grad", code="MB403", summary="p.grad -> reported: MindSpore returns gradients from value_and_grad")
+def grad(ctx, attribute):
+    ctx.report("MB403", "Tensor.grad", "MindSpore tensors carry no .grad",
+               "take gradients from mindspore.value_and_grad")
+    return None
+
+
+@wrapper_rule(*NO_GRAD, code="MB404", summary="with torch.no_grad(): body / @torch.no_grad() -> body / no decorator "
+                                             "(MindSpore only differentiates inside value_and_grad)")
+def no_grad(ctx, node):
+    return True
+
+
+@call_rule(*JIT, code="MB405", summary="torch.compile(model) -> model (reported)")
 def jit_identity(ctx, call):
     target = cstutil.arg_value(call, 0, "model") or cstutil.arg_value(call, 0, "obj")
     if target is None:
         return None
-    ctx.report("MB405", ctx.qualified, "compilation wrapper removed", "wrap the train step in mindspore.jit",
-               level="warning")
+    _report_jit(ctx, "wrapper")
     return target
+
+
+@wrapper_rule(*JIT, code="MB405", summary="@torch.jit.script / @torch.compile -> no decorator (reported)")
+def jit_decorator(ctx, node):
+    if not isinstance(node, cst.Decorator):
+        return False  # `with torch.compile(m):` is no idiom: only the call is rewritten (jit_identity)
+    _report_jit(ctx, "decorator")
+    return True
+
+
+def _report_jit(ctx, removed: str) -> None:
+    ctx.report("MB405", ctx.qualified, f"compilation {removed} removed", "wrap the train step in mindspore.jit",
+               level="warning")
 
 
 @call_rule("torch.save", code="MB406", summary="torch.save(m.state_dict(), p) -> mindspore.save_checkpoint(m, p)",
