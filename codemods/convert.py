@@ -16,13 +16,13 @@ import argparse
 import gc
 import multiprocessing
 import os
-import shutil
 import sys
 from pathlib import Path
 
 from codemods.api import convert_source, rule_codes, warm
 from codemods.diagnostics import Diagnostic
-from codemods.report import FileOutcome, all_diagnostics, summary_line, write_atomic, write_reports
+from codemods.report import FileOutcome, all_diagnostics, summary_line, write_reports
+from core.atomic import atomic_write_bytes, masked
 
 SKIP_DIRS = {"__pycache__", ".git", ".hg", ".svn", ".venv", "venv", ".mypy_cache", ".pytest_cache", ".tox"}
 PROGRESS_MIN_FILES = 20
@@ -100,17 +100,21 @@ def process(job) -> FileOutcome:
                                             f"a/{display}", f"b/{display}"))
     if out is not None and mode == "write":
         if result.changed:
-            write_atomic(out, result.code.encode("utf-8"), src.stat().st_mode & 0o777)
+            _write(src, out, result.code.encode("utf-8"))
         elif out != src:
             _copy(src, out)
     return FileOutcome(str(display), status, result.diagnostics, diff)
 
 
+def _write(src: Path, out: Path, data: bytes) -> None:
+    """Atomically; like cp, a new file gets the source's permission bits under the umask, and
+    --in-place keeps the file's own."""
+    perms = src.stat().st_mode & 0o777
+    atomic_write_bytes(out, data, perms if out == src else masked(perms))
+
+
 def _copy(src: Path, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.copy.tmp")
-    shutil.copy2(src, tmp)
-    os.replace(tmp, out)
+    _write(src, out, src.read_bytes())
 
 
 def run(jobs, n_jobs: int, quiet: bool) -> list[FileOutcome]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from codemods.diagnostics import Diagnostic
+from core.atomic import atomic_write_bytes
 
 
 @dataclass
@@ -62,26 +61,10 @@ def to_json(outcomes: list[FileOutcome]) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
-def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write through a temp file in the same folder and os.replace it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_reports(path: Path, outcomes: list[FileOutcome]) -> list[Path]:
     """--report X.md writes X.md and X.json (and the reverse for X.json)."""
     base = path.with_suffix("") if path.suffix in (".md", ".json") else path
     md, js = base.with_suffix(".md"), base.with_suffix(".json")
-    write_atomic(md, to_markdown(outcomes).encode())
-    write_atomic(js, to_json(outcomes).encode())
+    atomic_write_bytes(md, to_markdown(outcomes).encode())
+    atomic_write_bytes(js, to_json(outcomes).encode())
     return [md, js]

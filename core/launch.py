@@ -13,39 +13,37 @@ Python API: `core.train("recipe.yaml", backend="torch", overrides={"train.steps"
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from typing import Any
 
-from backends.base import BackendError
-from core.recipe import Recipe, RecipeError, dump_recipe, load_recipe
-from core.registry import canonical_backend, create_backend
+from core.errors import UserError
+from core.recipe import Recipe, dump_recipe, load_recipe
+from core.registry import create_backend
 
-# Errors that are the user's to fix: printed as one line, no traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (RecipeError, BackendError)
+BACKEND_ENV = "MINDBRIDGE_BACKEND"
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
-    from core.checkpoint import CheckpointError
-    from core.data import DataError
-    from core.distributed import DistributedError
-    from core.trainer import NonFiniteLossError
-
-    return USER_ERRORS + (DataError, CheckpointError, NonFiniteLossError, FileNotFoundError, DistributedError)
+    """Errors that are the user's to fix: printed as one line, no traceback."""
+    return (UserError, FileNotFoundError)
 
 
 def resolve_recipe(path: str, backend: str | None = None, device: str | None = None,
-                   overrides: list[str] | dict[str, Any] | None = None) -> Recipe:
-    """Recipe file + overrides, with precedence flag > MINDBRIDGE_BACKEND env > recipe > default."""
+                   overrides: list[str] | dict[str, Any] | None = None, environ=None) -> Recipe:
+    """Recipe file + overrides. Precedence, highest first: the `backend`/`device` arguments (the
+    --backend/--device flags) > `overrides` (--set) > MINDBRIDGE_BACKEND > the recipe file > defaults.
+    Every route ends in one validation, so a bad value gives the same error whichever way it came."""
     if isinstance(overrides, dict):
         overrides = [f"{k}={v}" for k, v in overrides.items()]
-    extra = list(overrides or [])
-    backend = backend or os.environ.get("MINDBRIDGE_BACKEND")
-    if backend:
-        extra.append(f"backend={canonical_backend(backend)}")
-    if device:
-        extra.append(f"device={device}")
-    return load_recipe(path, extra)
+    env = os.environ if environ is None else environ
+    quoted = json.dumps  # a JSON string is a YAML string: the value is taken as text, never as YAML
+    layered = [f"backend={quoted(env[BACKEND_ENV])}"] if env.get(BACKEND_ENV) else []
+    layered += list(overrides or [])
+    layered += [f"backend={quoted(backend)}"] if backend else []
+    layered += [f"device={quoted(device)}"] if device else []
+    return load_recipe(path, layered)
 
 
 def train(recipe: str | Recipe, backend: str | None = None, device: str | None = None,
@@ -76,7 +74,8 @@ def build_parser(prog: str = "python -m core.launch") -> argparse.ArgumentParser
     p = argparse.ArgumentParser(prog=prog, description="Train a mindbridge recipe on torch or MindSpore.")
     p.add_argument("recipe", help="path to a recipe YAML (e.g. examples/llama/tiny.yaml)")
     p.add_argument("--backend", "--ai-framework", dest="backend", default=None,
-                   help="torch | mindspore (aliases: pytorch, torch_npu, ms); default: recipe, then torch")
+                   help="torch | mindspore (aliases: pytorch, torch_npu, ms); default: --set backend=, "
+                        "then $MINDBRIDGE_BACKEND, then the recipe, then torch")
     p.add_argument("--device", default=None, choices=["auto", "cpu", "cuda", "gpu", "npu"],
                    help="default: the recipe's device (auto: NPU, else CUDA, else CPU)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

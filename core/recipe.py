@@ -1,7 +1,8 @@
 """The training recipe: schema (dataclasses), YAML loading, `--set a.b=c` overrides, validation.
 
-Precedence is CLI (`--set`, `--backend`, `--device`) > recipe file > defaults below. Every bad
-input raises RecipeError with one line that names the key path and what was expected:
+Precedence (applied by core.launch.resolve_recipe): `--backend`/`--device` flags > `--set` overrides >
+MINDBRIDGE_BACKEND > recipe file > defaults below. Every bad input raises RecipeError with one line
+that names the key path and what was expected:
 
     >>> load_recipe("examples/llama/tiny.yaml", overrides=["train.steps=50", "optim.lr=3e-4"])
 
@@ -19,14 +20,11 @@ from typing import Any
 
 import yaml
 
-BACKENDS = ("torch", "mindspore")
-BACKEND_ALIASES = {"pytorch": "torch", "torch_npu": "torch", "ms": "mindspore"}
+from core.errors import RecipeError
+from core.registry import canonical_backend
+
 DEVICES = ("auto", "cpu", "cuda", "npu", "gpu")
 PRECISIONS = ("fp32", "bf16", "fp16")
-
-
-class RecipeError(ValueError):
-    """A one-line problem with a recipe or an override."""
 
 
 @dataclass
@@ -38,10 +36,12 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    source: str = "embedded"  # "embedded", a .txt file, or a prepared token file (python -m core.data prepare)
-    seq_len: int = 128  # tokens per sequence T
-    batch_size: int = 16  # sequences per micro-batch B
-    val_fraction: float = 0.05  # share of tokens held out for eval
+    source: str = "embedded"  # "embedded", a .txt/.jsonl file, a prepared token file, or "shapes" (images)
+    seq_len: int = 128  # tokens per sequence T (token data)
+    batch_size: int = 16  # sequences (or images) per micro-batch B
+    val_fraction: float = 0.05  # share of the data held out for eval
+    image_size: int = 16  # generated images ("shapes"): height = width in pixels
+    num_samples: int = 0  # generated images: examples in the set; 0: 4096
 
 
 @dataclass
@@ -86,7 +86,7 @@ class CheckpointConfig:
 @dataclass
 class Recipe:
     name: str = ""  # default: the recipe file's stem
-    backend: str = "torch"  # torch | mindspore
+    backend: str = "torch"  # torch | mindspore (aliases in core.registry)
     device: str = "auto"  # auto | cpu | cuda | npu | gpu
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -270,8 +270,7 @@ def _positive(value: float, key: str, allow_zero: bool = False) -> None:
 
 
 def validate(r: Recipe) -> Recipe:
-    r.backend = BACKEND_ALIASES.get(r.backend, r.backend)
-    _choice(r.backend, BACKENDS, "backend")
+    r.backend = canonical_backend(r.backend)
     _choice(r.device, DEVICES, "device")
     _choice(r.train.precision, PRECISIONS, "train.precision")
     _choice(r.train.mode, ("graph", "pynative"), "train.mode")
@@ -283,13 +282,15 @@ def validate(r: Recipe) -> Recipe:
         raise RecipeError(f"recipe key 'model.source' must look like 'file.py:Class' or 'pkg.module:Class'; got '{r.model.source}'")
     for key, value in [("data.seq_len", r.data.seq_len), ("data.batch_size", r.data.batch_size),
                        ("train.steps", r.train.steps), ("train.grad_accum", r.train.grad_accum),
-                       ("train.eval_batches", r.train.eval_batches), ("optim.lr", r.optim.lr)]:
+                       ("train.eval_batches", r.train.eval_batches), ("optim.lr", r.optim.lr),
+                       ("data.image_size", r.data.image_size)]:
         _positive(value, key)
     for key, value in [("train.log_every", r.train.log_every), ("train.eval_every", r.train.eval_every),
                        ("train.save_every", r.train.save_every), ("train.clip_grad_norm", r.train.clip_grad_norm),
                        ("train.seed", r.train.seed), ("optim.weight_decay", r.optim.weight_decay),
                        ("optim.eps", r.optim.eps), ("schedule.warmup_steps", r.schedule.warmup_steps),
-                       ("schedule.min_lr", r.schedule.min_lr), ("checkpoint.keep_last", r.checkpoint.keep_last)]:
+                       ("schedule.min_lr", r.schedule.min_lr), ("checkpoint.keep_last", r.checkpoint.keep_last),
+                       ("data.num_samples", r.data.num_samples)]:
         _positive(value, key, allow_zero=True)
     if not 0.0 < r.data.val_fraction < 1.0:
         raise RecipeError(f"recipe key 'data.val_fraction' must be between 0 and 1 (exclusive); got {r.data.val_fraction}")

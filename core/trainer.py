@@ -1,13 +1,19 @@
 """The one training loop, shared by every backend; it imports no framework.
 
-For each step: micro-batches from core.data (a pure function of seed, step and micro index), the lr
-from core.schedule, one `backend.train_step`, then logging (progress bar, log lines, metrics.jsonl),
-eval, checkpointing and a NaN/inf guard. The backend does forward, backward, clipping and the
-optimizer update behind the contract in backends/base.py.
+For each step: this rank's micro-batches from core.data (named numpy arrays, a pure function of
+seed, step and micro index), their token weights (core.batch), the lr from core.schedule, one
+`backend.train_step`, then logging (progress bar, log lines, metrics.jsonl), eval, checkpointing
+and a NaN/inf guard. The backend does forward, backward, clipping and the optimizer update behind
+the contract in backends/base.py.
+
+Initial weights come from one place: `model.init_from` when set, else the reference backend's
+seeded init (the torch source built on the CPU), so one recipe and seed give one run on every
+backend; a host without torch uses the backend's own init and says so.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -19,13 +25,31 @@ from tqdm import tqdm
 
 from backends.base import StepResult
 from core import checkpoint as ckpt
-from core.data import load_data
-from core.recipe import Recipe, RecipeError
+from core import registry
+from core.batch import loss_tokens, micro_batch_weights
+from core.data import recipe_data
+from core.errors import DataError, RecipeError, UserError
+from core.recipe import Recipe
 from core.schedule import recipe_lr
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(UserError, RuntimeError):
     """Training produced a NaN/inf loss or gradient norm; the run stopped."""
+
+
+def reference_weights(recipe: Recipe, log=print) -> dict | None:
+    """The seeded initial weights of the recipe's model on the reference backend (torch, on the CPU),
+    or None when that backend is not installed here (the caller's backend then uses its own init)."""
+    ref = registry.reference_backend()
+    if not registry.available(ref):
+        log(f"note: {ref} is not installed, so the {recipe.backend} backend starts from its own random init "
+            f"(seed {recipe.train.seed}); a {ref} run of this recipe starts from other weights")
+        return None
+    r = dataclasses.replace(recipe, backend=ref, device="cpu",
+                            train=dataclasses.replace(recipe.train, fused_kernels=False, precision="fp32"))
+    backend = registry.create_backend(r)
+    backend.build()
+    return backend.state_dict()
 
 
 @dataclass
@@ -62,15 +86,32 @@ class Trainer:
 
     # ------------------------------------------------------------ pieces
 
-    def _micro_batches(self, data, step: int):
-        """This rank's share of the step's global batch (see core.data.TokenData.train_batch)."""
+    def _micro_batches(self, data, step: int) -> list:
+        """This rank's share of the step's global batch: micro indices rank*A .. rank*A+A-1, so one process
+        with grad_accum A*W sees exactly the batch of W ranks with grad_accum A."""
         accum = self.r.train.grad_accum
         first = self.rank * accum
         return [data.train_batch(step, m) for m in range(first, first + accum)]
 
+    def _weights(self, batches, step: int) -> list[float]:
+        counts = [loss_tokens(b) for b in batches]
+        try:
+            weights = micro_batch_weights(counts, self.world_size, self.backend.all_reduce_mean)
+        except ValueError as e:
+            raise DataError(f"step {step + 1}: {e}") from None
+        if not any(weights):  # this rank would skip its backward, and its peers would wait for it
+            raise DataError(f"step {step + 1}: rank {self.rank}'s share of the batch has no label that carries loss")
+        return weights
+
     def _evaluate(self, data) -> float:
-        batches = data.val_batches(self.r.train.eval_batches)
-        return sum(self.backend.eval_loss(b) for b in batches) / len(batches)
+        """Token-weighted mean loss over the held-out batches (batches without loss tokens are skipped)."""
+        total = count = 0.0
+        for batch in data.val_batches(self.r.train.eval_batches):
+            n = loss_tokens(batch)
+            if n:
+                total += self.backend.eval_loss(batch) * n
+                count += n
+        return total / count if count else float("nan")
 
     def _save(self, step: int) -> Path | None:
         # Every rank gathers the state (a collective when it is sharded, e.g. FSDP); only rank 0 writes.
@@ -78,7 +119,7 @@ class Trainer:
         if not self.is_main:
             return None
         meta = {"step": step, "backend": self.backend.name, "rng": self.backend.rng_state(),
-                "recipe": self.r.to_dict()}
+                "recipe": self.r.to_dict(), "recipe_dir": str(Path(self.r.base_dir).resolve())}
         return ckpt.save_checkpoint(self.ckpt_dir, step, weights, optim, meta,
                                     keep_last=self.r.checkpoint.keep_last or None)
 
@@ -96,15 +137,27 @@ class Trainer:
             self.backend.set_rng_state(meta["rng"])
         return int(meta["step"]), str(path)
 
-    def _init_weights(self) -> None:
-        if self.r.model.init_from.startswith("hf:"):  # a Hugging Face Llama folder (core/hf.py)
-            from core.hf import recipe_init_weights
-            return self.backend.load_state_dict(recipe_init_weights(self.r))
-        if self.r.model.init_from:
-            src = Path(self.r.model.init_from)
+    def init_weights(self) -> str:
+        """Load the run's initial weights; returns where they came from, for the log line."""
+        init = self.r.model.init_from
+        if init.startswith("hf:"):  # a Hugging Face folder, through the model's weight adapter
+            from core.checkpoint.hf import recipe_init_weights
+
+            self.backend.load_state_dict(recipe_init_weights(self.r))
+            return f"Hugging Face weights from {init[3:]}"
+        if init:
+            src = Path(init)
             if not src.is_absolute() and not src.exists():
                 src = Path(self.r.base_dir) / src
             self.backend.load_state_dict(ckpt.load_weights(src))
+            return f"weights from {src}"
+        if self.backend.capabilities.reference_init:
+            return f"seeded init (seed {self.r.train.seed})"
+        weights = reference_weights(self.r, log=self._log)
+        if weights is None:
+            return f"{self.backend.name}'s own seeded init (seed {self.r.train.seed})"
+        self.backend.load_state_dict(weights)
+        return f"{registry.reference_backend()}'s seeded init (seed {self.r.train.seed}, built on the CPU)"
 
     def _write_metrics(self, fh, record: dict) -> None:
         if fh is not None:
@@ -115,21 +168,21 @@ class Trainer:
 
     def run(self) -> RunSummary:
         r = self.r
-        data = load_data(r.data.source, r.data.seq_len, r.data.batch_size, r.data.val_fraction, r.train.seed,
-                         base_dir=r.base_dir)
+        data = recipe_data(r)
         model_vocab = r.model.config.get("vocab_size")
-        if isinstance(model_vocab, int) and model_vocab < data.vocab_size:
+        data_vocab = getattr(data, "vocab_size", None)
+        if isinstance(model_vocab, int) and data_vocab is not None and model_vocab < data_vocab:
             raise RecipeError(f"recipe key 'model.config.vocab_size' is {model_vocab}, smaller than the vocabulary of "
-                              f"data.source '{r.data.source}' ({data.vocab_size} token ids)")
+                              f"data.source '{r.data.source}' ({data_vocab} token ids)")
         self.backend.build()
-        self._init_weights()
+        init = self.init_weights()
         start, resumed_from = self._resume()
         summary = RunSummary(backend=self.backend.name, device=self.backend.describe_device(), steps=start,
                              num_parameters=self.backend.num_parameters(), run_dir=str(self.run_dir),
                              resumed_from=resumed_from)
         self._log(f"mindbridge: {r.name} | backend {self.backend.name} on {summary.device} | "
                   f"{summary.num_parameters:,} params | {r.train.steps} steps x {r.train.grad_accum * self.world_size} "
-                  f"x {r.data.batch_size} x {r.data.seq_len} tokens")
+                  f"x {r.data.batch_size} | data: {data.describe()} | init: {init}")
         if resumed_from:
             self._log(f"resumed from {resumed_from} at step {start}")
         if start >= r.train.steps:
@@ -140,7 +193,9 @@ class Trainer:
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             metrics_fh = open(self.run_dir / "metrics.jsonl", "a" if resumed_from else "w", encoding="utf-8")
-        tokens_per_step = r.train.grad_accum * self.world_size * r.data.batch_size * r.data.seq_len
+        # "tokens" of token data; images of image data (data.unit names which, for the log lines)
+        tokens_per_step = r.train.grad_accum * self.world_size * r.data.batch_size * getattr(data, "seq_len", 1)
+        unit = data.unit
         bar = tqdm(total=r.train.steps, initial=start, disable=not self.progress, unit="step", dynamic_ncols=True,
                    desc=self.backend.name)
         t0 = time.perf_counter()
@@ -149,7 +204,8 @@ class Trainer:
             for step in range(start, r.train.steps):
                 lr = recipe_lr(r, step)
                 t_step = time.perf_counter()
-                result = self.backend.train_step(self._micro_batches(data, step), lr)
+                batches = self._micro_batches(data, step)
+                result = self.backend.train_step(batches, self._weights(batches, step), lr)
                 if self.world_size > 1:  # report the loss of the global batch, not of this rank's share
                     result = StepResult(self.backend.all_reduce_mean(result.loss), result.grad_norm)
                 dt = time.perf_counter() - t_step
@@ -169,12 +225,12 @@ class Trainer:
                 if r.train.eval_every and done % r.train.eval_every == 0 and done != r.train.steps:
                     record["eval_loss"] = self._evaluate(data)
                 self._write_metrics(metrics_fh, record)
-                bar.set_postfix_str(f"loss {result.loss:.4f} lr {lr:.2e} {tok_s:,.0f} tok/s", refresh=False)
+                bar.set_postfix_str(f"loss {result.loss:.4f} lr {lr:.2e} {tok_s:,.0f} {unit}/s", refresh=False)
                 bar.update(1)
                 if r.train.log_every and (done % r.train.log_every == 0 or done == r.train.steps):
                     extra = f" eval {record['eval_loss']:.4f}" if "eval_loss" in record else ""
                     line = (f"step {done:>6}/{r.train.steps} loss {result.loss:.4f}{extra} lr {lr:.3e} "
-                            f"grad_norm {result.grad_norm:.3f} {tok_s:,.0f} tok/s")
+                            f"grad_norm {result.grad_norm:.3f} {tok_s:,.0f} {unit}/s")
                     bar.write(line) if self.progress else self._log(line)
                 if r.train.save_every and done % r.train.save_every == 0 and done != r.train.steps:
                     last_saved = self._save(done)
@@ -191,6 +247,6 @@ class Trainer:
                 metrics_fh.close()
         summary.checkpoint = str(last_saved) if last_saved else None
         self._log(f"done: {summary.steps} steps in {summary.elapsed_s:.1f}s | loss {summary.final_loss:.4f} | "
-                  f"eval {summary.eval_loss:.4f} | {summary.tokens_per_s:,.0f} tok/s | "
+                  f"eval {summary.eval_loss:.4f} | {summary.tokens_per_s:,.0f} {unit}/s | "
                   f"checkpoint {summary.checkpoint} | metrics {self.run_dir / 'metrics.jsonl'}")
         return summary

@@ -1,6 +1,7 @@
 """mindspore.communication for the MindSpore backend: join msrun's cluster, average gradients over ranks.
 
-Called by core/distributed.py inside an msrun worker (mirrors backends/torch_npu/distributed.py):
+Called by MindSporeBackend's distributed hooks inside an msrun worker (mirrors
+backends/torch_npu/distributed.py):
 - `init_process_group`: `mindspore.communication.init()` after the backend set its device (mccl on
   CPU, hccl on Ascend, nccl on GPU; msrun exports DEVICE_ID = local rank for the device id);
 - `grad_reducer`: `nn.DistributedGradReducer(mean=True)` over the weights, called on the grads
@@ -12,7 +13,6 @@ Called by core/distributed.py inside an msrun worker (mirrors backends/torch_npu
 
 from __future__ import annotations
 
-from backends.base import BackendError
 from backends.mindspore.device import import_mindspore
 
 ms = import_mindspore()
@@ -25,22 +25,19 @@ def is_distributed() -> bool:
     return _world["size"] > 1
 
 
-def init_process_group(backend, env, timeout_s: int) -> tuple[int, int]:
-    """Join msrun's cluster (its MS_TOPO_TIMEOUT, from --cluster_time_out, bounds the wait for peers).
+def init_process_group(env) -> tuple[int, int]:
+    """Join msrun's cluster (its MS_TOPO_TIMEOUT, from --cluster_time_out, bounds the wait for peers);
+    returns (rank, world size).
 
     In msrun's scheduler process, init() serves the cluster and exits the process when the job ends."""
-    from core.distributed_watch import announce_msrun_worker
+    from core.distributed.watch import announce_msrun_worker
     from mindspore.communication import get_group_size, get_rank, init
 
-    if backend.recipe.train.parallel != "ddp":
-        raise BackendError(f"train.parallel={backend.recipe.train.parallel} is torch-only; the MindSpore backend "
-                           "runs data parallel (train.parallel=ddp)")
     init()
     if env.scheduler:
         return 0, env.world_size
     rank, world = get_rank(), get_group_size()
     _world["size"] = world
-    backend._device_desc += f", rank {rank}/{world} (msrun)"
     announce_msrun_worker(rank, world)
     return rank, world
 

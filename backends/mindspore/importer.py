@@ -28,9 +28,8 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backends.base import BackendError
-from core.checkpoint import atomic_write_bytes
-from core.modelsource import ModelSource
+from backends.base import BackendError, ModelSource
+from core.atomic import atomic_write_bytes
 
 PREFIX = "_mindbridge_ms"  # + "_<hash of the source folder>"
 

@@ -1,6 +1,7 @@
 """torch.distributed for the torch backend: process group per device, DDP or FSDP2, cross-rank means.
 
-Called by core/distributed.py inside a torchrun worker (mirrored by backends/mindspore/distributed.py):
+Called by TorchBackend's distributed hooks inside a torchrun worker (mirrored by
+backends/mindspore/distributed.py):
 - `init_process_group`: gloo on CPU, nccl on CUDA, hccl on NPU (torch_npu), each rank on
   device LOCAL_RANK, with MINDBRIDGE_DIST_TIMEOUT as the collective timeout;
 - `wrap_model`: DistributedDataParallel (`train.parallel: ddp`) or FSDP2 `fully_shard` (`fsdp`) when a
@@ -27,23 +28,24 @@ def is_distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
-def init_process_group(backend, env, timeout_s: int) -> tuple[int, int]:
-    """Put `backend` (a TorchBackend, before build) on its local device and join the process group."""
-    device_type = backend.device.split(":")[0]
+def init_process_group(device: str, description: str, env, timeout_s: int) -> tuple[str, str, int, int]:
+    """Join the process group on this rank's device; returns (device, description, rank, world size)."""
+    device_type = device.split(":")[0]
     if device_type not in PROCESS_GROUP_BACKENDS:
-        raise BackendError(f"no torch.distributed backend for device '{backend.device}'")
+        raise BackendError(f"no torch.distributed backend for device '{device}'")
     if device_type != "cpu":
         count = getattr(torch, device_type).device_count()
         if env.local_rank >= count:
             raise BackendError(f"local rank {env.local_rank} has no {device_type} device ({count} visible); "
                                f"use --nproc <= {count} per node")
-        backend.device = f"{device_type}:{env.local_rank}"
-        getattr(torch, device_type).set_device(backend.device)
-        backend._device_desc = backend._device_desc.replace(f"{device_type}:0", backend.device, 1)
+        local = f"{device_type}:{env.local_rank}"
+        getattr(torch, device_type).set_device(local)
+        description = description.replace(device, local, 1)
+        device = local
     pg = PROCESS_GROUP_BACKENDS[device_type]
     dist.init_process_group(pg, timeout=timedelta(seconds=timeout_s))
-    backend._device_desc += f", rank {dist.get_rank()}/{dist.get_world_size()} ({pg})"
-    return dist.get_rank(), dist.get_world_size()
+    description += f", rank {dist.get_rank()}/{dist.get_world_size()} ({pg})"
+    return device, description, dist.get_rank(), dist.get_world_size()
 
 
 def destroy_process_group(clean: bool = True) -> None:

@@ -1,28 +1,21 @@
-"""Token data for training: identical numpy batches on every backend, given the seed.
+"""Token data: byte-level text or prepared token files, split into train/val, batches as named arrays.
 
 Sources (`data.source` in a recipe):
-- `embedded`: the shipped corpus (core/corpus/, Pride and Prejudice, ~685k byte tokens);
+- `embedded`: the shipped corpus (core/data/corpus/, Pride and Prejudice, ~685k byte tokens);
 - a `.txt` file: its bytes are the tokens (vocab 256), memory-mapped, no preprocessing;
 - a `.jsonl` file: tokenised on the fly like `prepare` does (fine for small files);
 - a prepared token file: `OUT.bin` (uint16/uint32 tokens) + `OUT.json` (meta), memory-mapped; name
   either file, `OUT` itself, or a folder holding one such pair.
 
-Batches are a pure function of (seed, step, micro): no iterator state, so resuming and sharding over
-ranks need no bookkeeping. The last `val_fraction` of the tokens is held out for evaluation.
-
-    python -m core.data prepare corpus.jsonl data/corpus [--field text] [--dtype uint16]
-    python -m core.data prepare notes.txt data/notes
-    python -m core.data info data/corpus
+Each batch is {"input_ids": (B, T) int64, "labels": (B, T) int64}, labels the next tokens. Batches
+are a pure function of (seed, step, micro): no iterator state, so resuming and sharding over ranks
+need no bookkeeping. The last `val_fraction` of the tokens is held out for evaluation.
 """
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
-import os
-import sys
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -30,8 +23,7 @@ from typing import Iterator
 import numpy as np
 from tqdm import tqdm
 
-from backends.base import Batch
-from core.checkpoint import atomic_write_bytes
+from core.errors import DataError
 
 CORPUS = Path(__file__).with_name("corpus") / "pride_and_prejudice.txt.gz"
 FORMAT = "mindbridge-tokens"
@@ -39,12 +31,10 @@ DTYPES = ("uint16", "uint32")
 DOC_SEPARATOR = "\n\n"  # between documents (jsonl rows) in a byte-level token stream
 
 
-class DataError(ValueError):
-    """A one-line, user-facing problem with a data source or data file."""
-
-
 class TokenData:
     """Tokens of one source split into train/val; batches are a pure function of (seed, step, micro)."""
+
+    unit = "tok"  # what throughput counts: batch_size x seq_len tokens per micro-batch
 
     def __init__(self, tokens: np.ndarray, vocab_size: int, seq_len: int, batch_size: int, val_fraction: float,
                  seed: int, name: str = "tokens"):
@@ -74,16 +64,16 @@ class TokenData:
         return (f"{self.name}: {self.num_tokens:,} tokens (train {self.split:,}, val {self.num_tokens - self.split:,}), "
                 f"vocab {self.vocab_size}")
 
-    def _batch(self, starts: np.ndarray) -> Batch:
+    def _batch(self, starts: np.ndarray) -> dict[str, np.ndarray]:
         w = np.asarray(self.tokens[starts[:, None] + self._offsets], dtype=np.int64)  # (B, T+1)
-        return Batch(input_ids=np.ascontiguousarray(w[:, :-1]), labels=np.ascontiguousarray(w[:, 1:]))
+        return {"input_ids": np.ascontiguousarray(w[:, :-1]), "labels": np.ascontiguousarray(w[:, 1:])}
 
     def train_starts(self, step: int, micro: int) -> np.ndarray:
         """Window starts of micro-batch `micro` of optimizer step `step` (0-based)."""
         rng = np.random.default_rng([self.seed, int(step), int(micro)])
         return rng.integers(0, self.split - self.seq_len, size=self.batch_size, dtype=np.int64)
 
-    def train_batch(self, step: int, micro: int) -> Batch:
+    def train_batch(self, step: int, micro: int) -> dict[str, np.ndarray]:
         # With grad_accum A and world size W, rank r takes micro indices r*A .. r*A+A-1 of a step; one
         # process with grad_accum A*W takes 0 .. A*W-1 and so sees exactly the same global batch.
         return self._batch(self.train_starts(step, micro))
@@ -93,7 +83,7 @@ class TokenData:
         last = self.num_tokens - self.seq_len - 1
         return np.linspace(self.split, last, num=n * self.batch_size).round().astype(np.int64)
 
-    def val_batches(self, n: int) -> list[Batch]:
+    def val_batches(self, n: int) -> list[dict[str, np.ndarray]]:
         starts = self.val_starts(n).reshape(n, self.batch_size)
         return [self._batch(s) for s in starts]
 
@@ -157,14 +147,6 @@ def open_token_file(meta_path: Path) -> tuple[np.ndarray, dict]:
     return np.memmap(bin_path, dtype=dtype, mode="r", shape=(n,)), meta
 
 
-def load_data(source: str, seq_len: int, batch_size: int, val_fraction: float, seed: int,
-              base_dir: str | Path = ".") -> TokenData:
-    """TokenData for a recipe's `data.source` (see the module docstring); relative paths resolve
-    against base_dir (the recipe's folder), then the working directory."""
-    tokens, vocab_size, name = open_source(source, base_dir)
-    return TokenData(tokens, vocab_size, seq_len, batch_size, val_fraction, seed, name=name)
-
-
 def open_source(source: str, base_dir: str | Path = ".") -> tuple[np.ndarray, int, str]:
     """(tokens, vocab_size, display name) of a data source, memory-mapped where it is a file."""
     if source == "embedded":
@@ -190,9 +172,6 @@ def open_source(source: str, base_dir: str | Path = ".") -> tuple[np.ndarray, in
                         f".jsonl file, or a prepared token file from: python -m core.data prepare)")
     tokens, meta = open_token_file(meta_path)
     return tokens, int(meta["vocab_size"]), str(meta_path.with_suffix(".bin"))
-
-
-# ---------------------------------------------------------------- prepare / info
 
 
 def iter_documents(path: Path, field: str | None = None, separator: str = "\n",
@@ -225,94 +204,3 @@ def iter_documents(path: Path, field: str | None = None, separator: str = "\n",
             if not all(isinstance(p, str) for p in parts):
                 raise DataError(f"{path}:{lineno}: field {what} must be a string")
             yield separator.join(parts)
-
-
-def _byte_chunks(path: Path, field: str | None, separator: str) -> Iterator[bytes]:
-    if path.suffix == ".jsonl":
-        for i, doc in enumerate(iter_documents(path, field, separator)):
-            yield (DOC_SEPARATOR if i else "").encode("utf-8") + doc.encode("utf-8")
-        return
-    if not path.is_file():
-        raise DataError(f"data file not found: {path}")
-    with open(path, "rb") as fh, tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc="reading",
-                                       disable=None, leave=False) as bar:
-        while chunk := fh.read(1 << 22):
-            bar.update(len(chunk))
-            yield chunk
-
-
-def _output_stem(out: Path) -> Path:
-    """OUT -> OUT (writes OUT.bin/OUT.json); an existing folder or one ending in '/' -> folder/tokens."""
-    if out.is_dir() or str(out).endswith(os.sep):
-        return out / "tokens"
-    return out.with_suffix("") if out.suffix in (".bin", ".json") else out
-
-
-def prepare(input_path: str | Path, out: str | Path, field: str | None = None, dtype: str = "uint16",
-            separator: str = "\n") -> Path:
-    """Tokenise a .txt or .jsonl file into OUT.bin + OUT.json (byte-level, vocab 256); returns the meta path."""
-    src = Path(input_path)
-    if src.suffix not in (".txt", ".jsonl"):
-        raise DataError(f"{src}: expected a .txt or .jsonl file")
-    if dtype not in DTYPES:
-        raise DataError(f"unsupported dtype '{dtype}' (expected one of {', '.join(DTYPES)})")
-    stem = _output_stem(Path(out))
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    fd, tmp_bin = tempfile.mkstemp(prefix=f".{stem.name}.", suffix=".bin.tmp", dir=stem.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            for chunk in _byte_chunks(src, field, separator):
-                fh.write(np.frombuffer(chunk, dtype=np.uint8).astype(np.dtype(dtype).newbyteorder("<")).tobytes())
-                n += len(chunk)
-        if n == 0:
-            raise DataError(f"{src}: no text found")
-        meta = {"format": FORMAT, "version": 1, "tokenizer": "bytes", "vocab_size": 256, "dtype": dtype,
-                "num_tokens": n, "source": str(src), "document_separator": DOC_SEPARATOR}
-        if src.suffix == ".jsonl":
-            meta.update(field=field or "text (or prompt/response)", pair_separator=separator)
-        os.replace(tmp_bin, stem.with_name(stem.name + ".bin"))
-    finally:
-        if os.path.exists(tmp_bin):
-            os.unlink(tmp_bin)
-    meta_path = stem.with_name(stem.name + ".json")
-    atomic_write_bytes(meta_path, (json.dumps(meta, indent=2) + "\n").encode())
-    return meta_path
-
-
-def info(path: str | Path) -> dict:
-    """Token count, vocab and dtype of a source (a prepared file, a .txt/.jsonl file, or 'embedded')."""
-    tokens, vocab_size, name = open_source(str(path))
-    return {"source": name, "num_tokens": len(tokens), "vocab_size": vocab_size, "dtype": tokens.dtype.name,
-            "max_token": int(np.max(tokens)) if len(tokens) else None}
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m core.data", description="Prepare or inspect token data.")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    pp = sub.add_parser("prepare", help="tokenise a .txt or .jsonl file into OUT.bin + OUT.json (byte-level)")
-    pp.add_argument("input", help="a .txt file, or .jsonl rows with a text field or prompt/response pairs")
-    pp.add_argument("out", help="output stem: writes OUT.bin and OUT.json (a folder: FOLDER/tokens.*)")
-    pp.add_argument("--field", default=None, help="jsonl text field (default: text, else prompt/response)")
-    pp.add_argument("--separator", default="\n", help="joins prompt and response (default: newline)")
-    pp.add_argument("--dtype", default="uint16", choices=DTYPES, help="token dtype on disk (default: uint16)")
-    pi = sub.add_parser("info", help="print token count, vocab and dtype of a data source")
-    pi.add_argument("path", help="a prepared token file (OUT, OUT.bin or OUT.json), a .txt/.jsonl file or 'embedded'")
-    args = p.parse_args(argv)
-    try:
-        if args.cmd == "prepare":
-            meta_path = prepare(args.input, args.out, args.field, args.dtype, args.separator)
-            meta = read_meta(meta_path)
-            print(f"wrote {meta_path.with_suffix('.bin')} + {meta_path.name}: {meta['num_tokens']:,} "
-                  f"{meta['dtype']} tokens, vocab {meta['vocab_size']}")
-        else:
-            for key, value in info(args.path).items():
-                print(f"{key}: {value:,}" if isinstance(value, int) else f"{key}: {value}")
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,10 +1,11 @@
 """A small CNN image classifier in plain PyTorch: Conv2d, BatchNorm2d, max and adaptive pooling.
 
-Same contract as examples/llama: `forward(images, labels=None)` returns the loss when labels are
-given, the constructor takes keyword config, and the file runs in a plain torch script. The
-MindSpore backend runs it through the codemods.
+Takes a batch as Hugging Face image models do: `forward(pixel_values, labels=None)` returns the
+logits, or the cross-entropy loss when labels are given; the constructor takes keyword config, and
+the file runs in a plain torch script. The MindSpore backend runs it through the codemods.
 
-    python examples/cnn/model.py         # builds the model and prints the loss on random images
+    python examples/cnn/model.py                           # the loss on random images
+    python -m core.launch examples/cnn/shapes.yaml         # trains on generated shapes (core/data/images.py)
 """
 
 import torch
@@ -35,8 +36,8 @@ class SmallCNN(nn.Module):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    def forward(self, images, labels=None):
-        x = self.pool(self.stem(images))  # (B, w, H/2, W/2)
+    def forward(self, pixel_values, labels=None):
+        x = self.pool(self.stem(pixel_values))  # (B, w, H/2, W/2)
         x = self.pool(self.stage1(x))  # (B, 2w, H/4, W/4)
         x = self.stage2(x)  # (B, 4w, H/4, W/4)
         x = F.adaptive_avg_pool2d(x, 1)  # (B, 4w, 1, 1)
@@ -52,5 +53,5 @@ if __name__ == "__main__":
     model = SmallCNN(num_classes=10)
     images = torch.randn(4, 3, 16, 16)
     labels = torch.randint(0, 10, (4,))
-    loss = model(images, labels=labels)
+    loss = model(pixel_values=images, labels=labels)
     print(f"params={sum(p.numel() for p in model.parameters())} loss={loss.item():.4f}")

@@ -5,7 +5,8 @@ F.scaled_dot_product_attention, a persistent position-id buffer, an nn.ModuleDic
 head tied to the token embedding, and init through self.apply(fn). Plain torch: the MindSpore
 backend runs it through the codemods.
 
-    python examples/gpt2/model.py        # builds a tiny model and prints the loss on random bytes
+    python examples/gpt2/model.py                       # a tiny model's loss on random bytes
+    python -m core.launch examples/gpt2/tiny.yaml       # trains on the embedded corpus
 """
 
 import math
@@ -94,7 +95,7 @@ class GPT(nn.Module):
         logits = self.lm_head(self.transformer.ln_f(x))  # (B, T, V)
         if labels is None:
             return logits
-        return F.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1), ignore_index=-1)
+        return F.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1))  # labels of -100 carry no loss
 
 
 if __name__ == "__main__":

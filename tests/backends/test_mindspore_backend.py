@@ -86,10 +86,8 @@ def test_resume_mindspore_checkpoint_on_torch(tmp_path, init_weights, torch_run)
 
 
 def _batch():
-    from backends.base import Batch
-
     ids = np.arange(64, dtype=np.int64).reshape(2, 32) % 256
-    return Batch(ids, (ids + 1) % 256)
+    return {"input_ids": ids, "labels": (ids + 1) % 256}
 
 
 def test_converted_parameter_names_equal_torch_state_dict_keys(init_weights):
@@ -105,8 +103,8 @@ def test_converted_parameter_names_equal_torch_state_dict_keys(init_weights):
         m.build()
         assert list(m.state_dict()) == list(t.model.state_dict())
         assert m.num_parameters() == t.num_parameters()  # a tied weight counts once in both
-        t.train_step([_batch()], 1e-3)
-        m.train_step([_batch()], 1e-3)
+        t.train_step([_batch()], [1.0], 1e-3)
+        m.train_step([_batch()], [1.0], 1e-3)
         assert sorted(m.optimizer_state()) == sorted(t.optimizer_state())
 
 

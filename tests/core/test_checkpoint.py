@@ -11,6 +11,7 @@ import pytest
 
 from conftest import REPO
 from core import checkpoint as C
+from core.checkpoint import store
 from core.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, load_weights, save_checkpoint
 
 
@@ -41,7 +42,7 @@ def test_round_trip_is_bit_exact(tmp_path):
     assert _bits_equal(weights, w2) and _bits_equal(optim, o2)
     assert o2["step"].shape == () and o2["step"].dtype == np.int64 and int(o2["step"]) == 7
     assert m2["step"] == 7 and m2["backend"] == "torch" and m2["rng"] == {"numpy": 5, "torch": "AAEC"}
-    assert m2["format"] == C.FORMAT and "mindbridge_version" in m2 and "time" in m2
+    assert m2["format"] == store.FORMAT and "mindbridge_version" in m2 and "time" in m2
     assert _bits_equal(load_weights(path), weights)
     assert _bits_equal(load_checkpoint(tmp_path / "ckpt")[0], weights)  # a root means its newest
     assert not [p for p in (tmp_path / "ckpt").iterdir() if p.name.startswith(".")]  # no temp dirs left
@@ -77,7 +78,7 @@ def test_a_save_killed_half_way_is_ignored_and_cleaned_up(tmp_path):
         import os, sys
         sys.path.insert(0, {str(REPO)!r})
         import numpy as np
-        from core import checkpoint as C
+        from core.checkpoint import store as C
         real = C._save_tensors
         def dying(tensors, path, what):
             real(tensors, path, what)
@@ -88,7 +89,7 @@ def test_a_save_killed_half_way_is_ignored_and_cleaned_up(tmp_path):
     """)
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 9, proc.stderr
-    leftovers = [p for p in root.iterdir() if p.name.startswith(C.TMP_PREFIX)]
+    leftovers = [p for p in root.iterdir() if p.name.startswith(store.TMP_PREFIX)]
     assert len(leftovers) == 1 and (leftovers[0] / "model.safetensors").exists()
     assert latest_checkpoint(root) == root / "step_00000001"
     assert load_checkpoint(root)[2]["step"] == 1

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import REPO, needs
 from core import checkpoint
-from core.checkpoint_convert import read_weights, write_weights
+from core.checkpoint import read_weights, write_weights
 
 LLAMA = dict(dim=32, n_layers=2, n_heads=4, n_kv_heads=2, hidden_dim=64, max_seq_len=32, tie_embeddings=False)
 
@@ -55,7 +55,8 @@ def test_mindspore_saved_checkpoint_loads_into_torch_and_back(tmp_path):
     import torch
 
     from backends.mindspore.importer import load_converted_class
-    from core.modelsource import import_model_class, resolve_model_source
+    from backends.torch_npu.importer import import_model_class
+    from core.modelsource import resolve_model_source
 
     import patches.mindspore
 

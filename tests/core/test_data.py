@@ -16,7 +16,7 @@ from core.data import DataError, load_data
 
 
 def _same(a, b):
-    return np.array_equal(a.input_ids, b.input_ids) and np.array_equal(a.labels, b.labels)
+    return np.array_equal(a["input_ids"], b["input_ids"]) and np.array_equal(a["labels"], b["labels"])
 
 
 def test_embedded_corpus_is_english_bytes():
@@ -29,9 +29,9 @@ def test_embedded_corpus_is_english_bytes():
 def test_batches_are_a_pure_function_of_seed_step_micro():
     d = load_data("embedded", seq_len=32, batch_size=4, val_fraction=0.05, seed=7)
     b = d.train_batch(3, 1)
-    assert b.input_ids.shape == b.labels.shape == (4, 32)
-    assert b.input_ids.dtype == b.labels.dtype == np.int64
-    assert np.array_equal(b.input_ids[:, 1:], b.labels[:, :-1])  # labels are the next tokens
+    assert b["input_ids"].shape == b["labels"].shape == (4, 32)
+    assert b["input_ids"].dtype == b["labels"].dtype == np.int64
+    assert np.array_equal(b["input_ids"][:, 1:], b["labels"][:, :-1])  # labels are the next tokens
     again = load_data("embedded", seq_len=32, batch_size=4, val_fraction=0.05, seed=7)
     assert _same(again.train_batch(3, 1), b)
     assert _same(d.train_batch(3, 1), b)  # no hidden iterator state
@@ -44,11 +44,12 @@ def test_batches_are_a_pure_function_of_seed_step_micro():
 def test_batches_are_identical_in_another_process():
     code = ("import hashlib, sys; sys.path.insert(0, '.'); from core.data import load_data; "
             "d = load_data('embedded', 16, 3, 0.1, 5); b = d.train_batch(2, 3); v = d.val_batches(2)[1]; "
-            "print(hashlib.sha256(b.input_ids.tobytes() + b.labels.tobytes() + v.labels.tobytes()).hexdigest())")
+            "print(hashlib.sha256(b['input_ids'].tobytes() + b['labels'].tobytes() + v['labels'].tobytes()).hexdigest())")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     d = load_data("embedded", 16, 3, 0.1, 5)
     b, v = d.train_batch(2, 3), d.val_batches(2)[1]
-    assert out.stdout.strip() == hashlib.sha256(b.input_ids.tobytes() + b.labels.tobytes() + v.labels.tobytes()).hexdigest()
+    digest = hashlib.sha256(b["input_ids"].tobytes() + b["labels"].tobytes() + v["labels"].tobytes()).hexdigest()
+    assert out.stdout.strip() == digest
 
 
 def test_rank_shards_add_up_to_the_single_process_batch():
@@ -58,7 +59,7 @@ def test_rank_shards_add_up_to_the_single_process_batch():
         single = [d.train_batch(step, m) for m in range(accum * world)]  # one process, grad_accum A*W
         sharded = [d.train_batch(step, m) for r in range(world) for m in range(r * accum, r * accum + accum)]
         assert all(_same(a, b) for a, b in zip(single, sharded, strict=True))
-        ids = np.concatenate([b.input_ids for b in single])
+        ids = np.concatenate([b["input_ids"] for b in single])
         assert len({row.tobytes() for row in ids}) == len(ids)  # micro-batches are not copies of each other
 
 
@@ -71,9 +72,9 @@ def test_val_split_is_disjoint_from_train_windows():
     val_starts = d.val_starts(5)
     assert val_starts.min() >= d.split and val_starts.max() + T + 1 <= n
     vb = d.val_batches(5)
-    assert len(vb) == 5 and vb[0].input_ids.shape == (8, 64)
+    assert len(vb) == 5 and vb[0]["input_ids"].shape == (8, 64)
     first = int(val_starts[0])
-    assert np.array_equal(vb[0].input_ids[0], D.embedded_tokens()[first:first + T])
+    assert np.array_equal(vb[0]["input_ids"][0], D.embedded_tokens()[first:first + T])
     reseeded = load_data("embedded", seq_len=64, batch_size=8, val_fraction=0.1, seed=99)
     assert all(_same(a, b) for a, b in zip(vb, reseeded.val_batches(5)))  # fixed held-out batches
 

@@ -17,7 +17,10 @@ import pytest
 
 from conftest import REPO, needs
 from core import checkpoint
-from core import hf
+from core.checkpoint import hf
+from core.checkpoint.formats import read_safetensors
+
+LLAMA = hf.load_adapter(REPO / "examples/llama/hf_adapter.py")  # the weight adapter beside examples/llama
 
 LOGITS_TOL = 1e-5  # rel L2, fp32
 HF_CFG = dict(vocab_size=256, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
@@ -50,7 +53,7 @@ def _save_hf(path: Path, tie: bool, dtype="float32", shard="40KB", seed=0):
 def _hf_tensors(folder: Path) -> dict:
     out = {}
     for f in hf.weight_files(folder):
-        out.update(hf.read_safetensors(f))
+        out.update(read_safetensors(f))
     return out
 
 
@@ -71,14 +74,15 @@ def hf_dir(tmp_path_factory):
 
 def test_defaults_and_names_match_the_example_model():
     needs("torch")
-    from core.modelsource import import_model_class, resolve_model_source
+    from backends.torch_npu.importer import import_model_class
+    from core.modelsource import resolve_model_source
 
-    cls = import_model_class(resolve_model_source("model.py:Llama", REPO / "examples/llama"))
+    cls = import_model_class(resolve_model_source(LLAMA.MODEL_SOURCE, REPO / "examples/llama"))
     config_cls = next(v for k, v in vars(__import__(cls.__module__, fromlist=["x"])).items() if k == "LlamaConfig")
-    assert {f.name: f.default for f in dataclasses.fields(config_cls)} == hf.LLAMA_DEFAULTS
+    assert {f.name: f.default for f in dataclasses.fields(config_cls)} == LLAMA.DEFAULTS
     keys = list(cls(**OUR_CFG).state_dict())
-    assert sorted(keys) == sorted(hf.expected_keys(OUR_CFG))
-    assert all(hf.hf_to_ours(hf.ours_to_hf(k)) == k for k in keys)
+    assert sorted(keys) == sorted(LLAMA.expected_keys(OUR_CFG))
+    assert all(LLAMA.to_ours(LLAMA.to_hf(k)) == k for k in keys)
 
 
 def test_sharded_fp32_round_trip_is_bit_identical(hf_dir, tmp_path, capsys):
@@ -94,7 +98,7 @@ def test_sharded_fp32_round_trip_is_bit_identical(hf_dir, tmp_path, capsys):
     for k in a:
         assert a[k][1] == b[k][1] == "F32" and a[k][0].tobytes() == b[k][0].tobytes(), k
     cfg_a, cfg_b = (json.loads((d / "config.json").read_text()) for d in (src, back))
-    for key in list(hf.CONFIG_KEYS.values()) + ["head_dim", "hidden_act", "model_type"]:
+    for key in list(LLAMA.CONFIG_KEYS.values()) + ["head_dim", "hidden_act", "model_type"]:
         assert cfg_a[key] == cfg_b[key], key
     from transformers import LlamaForCausalLM
     import torch
@@ -124,7 +128,8 @@ def test_logits_match_transformers_on_torch_and_mindspore(hf_dir):
 
     from backends.mindspore.importer import load_converted_class
     from backends.mindspore.state import ParameterIndex
-    from core.modelsource import import_model_class, resolve_model_source
+    from backends.torch_npu.importer import import_model_class
+    from core.modelsource import resolve_model_source
 
     src, ref = hf_dir
     weights, cfg, _ = hf.import_hf(src)
@@ -162,7 +167,7 @@ def test_recipe_starts_from_hf_weights(hf_dir, backend):
     r = resolve_recipe(str(REPO / "examples/llama/tiny.yaml"), backend, "cpu", ov)
     b = create_backend(r)
     b.build()
-    Trainer(r, b, progress=False, log=lambda *a: None)._init_weights()
+    Trainer(r, b, progress=False, log=lambda *a: None).init_weights()
     weights, _, _ = hf.import_hf(src)
     got = b.state_dict()
     assert all(np.array_equal(got[k], weights[k]) for k in weights)
@@ -192,8 +197,11 @@ def test_bad_folders_and_unsupported_configs(tmp_path, hf_dir, capsys):
     (bad / "pytorch_model.bin").write_bytes(b"x")
     with pytest.raises(hf.HFError, match="no \\*.safetensors weights .*pytorch_model.bin"):
         hf.import_hf(bad)
-    with pytest.raises(hf.HFError, match="not a Llama"):
-        hf.config_from_hf({**cfg, "model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]})
+    with pytest.raises(ValueError, match="not a Llama"):
+        LLAMA.config_from_hf({**cfg, "model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]})
+    (bad / "config.json").write_text(json.dumps({**cfg, "model_type": "gpt2"}))
+    with pytest.raises(hf.HFError, match="no weight adapter for model_type 'gpt2' .*adapters for: llama"):
+        hf.import_hf(bad)
     plain = tmp_path / "plain.safetensors"
     from safetensors.numpy import save_file
 
@@ -207,7 +215,8 @@ def test_export_takes_the_config_from_a_training_checkpoint_or_a_recipe(hf_dir, 
     src, _ = hf_dir
     weights, cfg, _ = hf.import_hf(src)
     root = tmp_path / "ckpt"
-    checkpoint.save_checkpoint(root, 5, weights, {}, {"recipe": {"model": {"config": cfg}}})
+    checkpoint.save_checkpoint(root, 5, weights, {}, {"recipe": {"model": {"source": "model.py:Llama", "config": cfg}},
+                                                      "recipe_dir": str(REPO / "examples/llama")})
     assert checkpoint.main(["hf-export", str(root), str(tmp_path / "a")]) == 0  # a root: its newest checkpoint
     recipe_args = ["--recipe", str(REPO / "examples/llama/tiny.yaml")] + [a for o in OUR_SET for a in ("--set", o)]
     assert checkpoint.main(["hf-export", str(root / "step_00000005"), str(tmp_path / "b"), *recipe_args]) == 0

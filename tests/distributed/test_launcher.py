@@ -8,7 +8,7 @@ import pytest
 
 from core.distributed import (DistEnv, DistributedError, LaunchSpec, detect_env, msrun_command, msrun_env,
                               strip_launch_flags, timeout_s, torchrun_command)
-from core.distributed_watch import explain_msrun_failure, explain_torchrun_failure
+from core.distributed.watch import explain_msrun_failure, explain_torchrun_failure
 from dist_helpers import REPO, TINY
 
 RECIPE = str(TINY)
@@ -120,7 +120,7 @@ def _launch(*args, env=None):
 @pytest.mark.parametrize("args, env, message", [
     (["--nproc", "0"], None, "error: --nproc must be >= 1, got 0"),
     (["--nproc", "2", "--backend", "mindspore", "--set", "train.parallel=fsdp"], None,
-     "error: train.parallel=fsdp is torch-only"),
+     "error: train.parallel=fsdp is not supported by the mindspore backend (it runs: ddp)"),
     (["--set", "train.parallel=tp"], None, "error: recipe key 'train.parallel' must be one of ddp, fsdp; got 'tp'"),
     (["--nproc", "2"], {"RANK": "0", "WORLD_SIZE": "2"}, "error: rank 0: already running under torchrun"),
     (["--nproc", "2"], {"MINDBRIDGE_DIST_TIMEOUT": "soon"}, "error: environment variable MINDBRIDGE_DIST_TIMEOUT"),

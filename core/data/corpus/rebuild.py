@@ -3,7 +3,7 @@
 Not used at run time or in CI: the corpus file is committed. To check or redo it by hand:
 
     apt-get download r-cran-janeaustenr && dpkg-deb -x r-cran-janeaustenr_*.deb /tmp/ja
-    python core/corpus/rebuild.py /tmp/ja/usr/lib/R/site-library/janeaustenr/data/Rdata.rdb
+    python core/data/corpus/rebuild.py /tmp/ja/usr/lib/R/site-library/janeaustenr/data/Rdata.rdb
 
 The package stores each novel as an R character vector (one element per line) in an R lazy-load
 database: a sequence of [4-byte big-endian length][zlib stream] records, each an XDR-serialised R
@@ -58,7 +58,10 @@ def main(rdb: str) -> None:
         if lines and lines[0] == "PRIDE AND PREJUDICE":
             text = ("\n".join(lines) + "\n").encode("utf-8")
             digest = hashlib.sha256(text).hexdigest()
-            with open(OUT, "wb") as f, gzip.GzipFile("pride_and_prejudice.txt", "wb", 9, f, mtime=0) as g:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repo root, for core.atomic
+            from core.atomic import atomic_open
+
+            with atomic_open(OUT) as f, gzip.GzipFile("pride_and_prejudice.txt", "wb", 9, f, mtime=0) as g:
                 g.write(text)
             print(f"wrote {OUT} ({len(text):,} bytes, sha256 {digest}, {'matches' if digest == SHA256 else 'DIFFERS'})")
             return

@@ -1,18 +1,16 @@
 """Write a parity report: report.json (everything), report.md (for people), loss.png (matplotlib).
 
-Input is the dict core.parity.run_parity builds; each file is written atomically. matplotlib is
-imported only when the plot is drawn (Agg backend, no display needed).
+Input is the dict core.parity.run.run_parity builds; each file is written atomically (core.atomic).
+matplotlib is imported only when the plot is drawn (Agg backend, no display needed).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
-from core.checkpoint import atomic_write_bytes, default_mode
+from core.atomic import atomic_path, atomic_write_text
 
 
 def _clean(obj):
@@ -40,7 +38,7 @@ def render_markdown(rep: dict) -> str:
     lines = [f"# Parity report: {rep['recipe']}", "",
              f"**{'PASS' if rep['ok'] else 'FAIL'}**" + ("" if rep["ok"] else f" ({', '.join(rep['failed'])})"), "",
              f"- torch: {rep['devices']['torch']}", f"- mindspore: {rep['devices']['mindspore']}",
-             f"- precision {rep['precision']}, {rep['steps']} steps, batch {rep['batch_shape']}, "
+             f"- precision {rep['precision']}, {rep['steps']} steps, batch {rep['batch']}, "
              f"initial weights `{rep['init']}` (both backends)", "",
              "Errors are MindSpore against torch: max-abs |ms - torch| and rel-L2 ||ms - torch|| / ||torch||.", "",
              "| check | max-abs | rel-L2 / rel | tolerance | result |", "|---|---|---|---|---|"]
@@ -127,16 +125,11 @@ def plot_losses(rep: dict, path: Path) -> None:
     bottom.legend(loc="best")
     bottom.grid(alpha=0.3, which="both")
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110)
-        default_mode(tmp)
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, dpi=110)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def write_report(rep: dict, out: str | Path) -> dict[str, Path]:
@@ -144,8 +137,8 @@ def write_report(rep: dict, out: str | Path) -> dict[str, Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "md": out / "report.md"}
-    atomic_write_bytes(paths["json"], (json.dumps(_clean(rep), indent=2, allow_nan=False) + "\n").encode())
-    atomic_write_bytes(paths["md"], render_markdown(rep).encode())
+    atomic_write_text(paths["json"], json.dumps(_clean(rep), indent=2, allow_nan=False) + "\n")
+    atomic_write_text(paths["md"], render_markdown(rep))
     if "losses" in rep["checks"]:
         paths["png"] = out / "loss.png"
         plot_losses(rep, paths["png"])

@@ -1,4 +1,4 @@
-"""Error measures and tolerances for cross-backend parity (used by core.parity; numpy only).
+"""Error measures and tolerances for cross-backend parity (used by core.parity.run; numpy only).
 
 Every comparison reports the max absolute difference and the relative L2 error
 ||a - b|| / ||b||, where b is the torch side (the reference). Tolerances bound the relative
@@ -86,3 +86,36 @@ def compare_named(got: dict[str, np.ndarray], ref: dict[str, np.ndarray], tol: f
     worst = max(per, key=lambda n: per[n]["rel_l2"]) if per else None
     ok = all(c["ok"] for c in per.values()) and not missing and not unexpected
     return {"per_name": per, "missing": missing, "unexpected": unexpected, "worst": worst, "ok": ok}
+
+
+# ---------------------------------------------------------------- checks shared by run.py and models.py
+
+
+def probe_checks(t_probe, m_probe, tols: Tolerances) -> dict:
+    """forward / loss0 / grads checks of two step-0 probes (backends.base.Probe), torch the reference."""
+    fwd = compare(m_probe.output, t_probe.output)
+    fwd["ok"] = bool(fwd["rel_l2"] <= tols.logits)
+    loss_rel = rel_diff(m_probe.loss, t_probe.loss)
+    return {"forward": fwd,
+            "loss0": {"torch": t_probe.loss, "mindspore": m_probe.loss, "abs": abs(m_probe.loss - t_probe.loss),
+                      "rel": loss_rel, "ok": bool(loss_rel <= tols.loss)},
+            "grads": compare_named(m_probe.grads, t_probe.grads, tols.grads)}
+
+
+def loss_check(torch_losses: list[float], ms_losses: list[float], tol: float) -> dict:
+    rel = [rel_diff(b, a) for a, b in zip(torch_losses, ms_losses)]
+    return {"torch": torch_losses, "mindspore": ms_losses, "rel": rel,
+            "max_abs": max(abs(a - b) for a, b in zip(torch_losses, ms_losses)), "max_rel": max(rel),
+            "worst_step": int(np.argmax(rel)) + 1, "ok": bool(max(rel) <= tol)}
+
+
+def weights_check(ms_weights: dict[str, np.ndarray], torch_weights: dict[str, np.ndarray],
+                  initial: dict[str, np.ndarray], tol: float) -> dict:
+    """Per-weight comparison after training, plus drift / update: how far MindSpore's weights are from
+    torch's, relative to how far torch's moved from the initial ones (float tensors only)."""
+    params = compare_named(ms_weights, torch_weights, tol)
+    floats = [k for k in torch_weights if torch_weights[k].dtype.kind == "f" and k in ms_weights and k in initial]
+    update = np.sqrt(sum(float(np.sum((torch_weights[k].astype(np.float64) - initial[k]) ** 2)) for k in floats))
+    drift = np.sqrt(sum(float(np.sum((ms_weights[k].astype(np.float64) - torch_weights[k]) ** 2)) for k in floats))
+    params["drift_vs_update"] = float(drift / update) if update > 0 else 0.0
+    return params

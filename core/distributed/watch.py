@@ -1,4 +1,4 @@
-"""Run torchrun / msrun for core.distributed and turn a failed run into one clear message.
+"""Run torchrun / msrun for core.distributed.launcher and turn a failed run into one clear message.
 
 Both launchers' stderr is copied through as it comes and its recent text kept: torchrun's failure
 summary names the first rank that failed; msrun only says a worker pid died, so each msrun worker

@@ -5,7 +5,7 @@ batches, compare, and write parity/report.md, report.json and loss.png.
     python -m core.parity RECIPE --steps 5 --layers --out parity/         # + every module's output
     python -m core.parity RECIPE --steps 0 --layers --ms-override layers.1.ffn_norm.eps=1e-2
 
-What is compared (MindSpore against torch, fp32 on CPU by default; tolerances in core.parity_metrics):
+What is compared (MindSpore against torch, fp32 on CPU by default; tolerances in core/parity/metrics.py):
 step 0 forward output, loss and per-parameter gradients on the first training batch; the loss of
 every training step, the final eval loss and every weight after the last step (both backends are
 driven by core.trainer, so batches and learning rates are identical). `--layers` adds every
@@ -21,14 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
-from core.parity_metrics import compare, compare_named, rel_diff, tolerances
-
-
-class ParityError(ValueError):
-    """A one-line problem with the parity command's input (e.g. a bad --ms-override)."""
+from core.batch import describe
+from core.errors import ParityError
+from core.parity.metrics import loss_check, probe_checks, rel_diff, tolerances, weights_check
+from core.parity.probes import compare_layers
 
 
 def _silent(*args, **kwargs) -> None:
@@ -54,18 +52,6 @@ def parse_attr_overrides(items: list[str]) -> list[tuple[str, str, Any]]:
     return out
 
 
-def apply_attr_overrides(model, overrides: list[tuple[str, str, Any]]) -> None:
-    """Set attributes on sub-cells of the MindSpore model (a deliberately different conversion)."""
-    cells = dict(model.cells_and_names())
-    for cell_path, attr, value in overrides:
-        cell = cells.get(cell_path)
-        if cell is None:
-            raise ParityError(f"--ms-override: the model has no module '{cell_path}'")
-        if not hasattr(cell, attr):
-            raise ParityError(f"--ms-override: module '{cell_path}' ({type(cell).__name__}) has no attribute '{attr}'")
-        setattr(cell, attr, value)
-
-
 def _backend(recipe, attrs=()):
     """A backend whose build() also applies the attribute overrides (MindSpore side only)."""
     from core.registry import create_backend
@@ -76,39 +62,20 @@ def _backend(recipe, attrs=()):
 
         def build_and_patch():
             build()
-            apply_attr_overrides(backend.model, list(attrs))
+            backend.set_module_attributes(list(attrs))
 
         backend.build = build_and_patch
     return backend
-
-
-def compare_layers(t_records, m_records, tol: float) -> dict:
-    """Align module outputs by (path, call #) in torch's order; the first beyond `tol` is named."""
-    ms_by_key = {(name, call): arr for name, call, arr in m_records}
-    modules, missing, first = [], [], None
-    for name, call, ref in t_records:
-        got = ms_by_key.get((name, call))
-        if got is None:
-            missing.append(name)
-            continue
-        c = compare(got, ref)
-        ok = bool(c["rel_l2"] <= tol)
-        modules.append({"name": name, "call": call, "shape": list(ref.shape), **c, "ok": ok})
-        if not ok and first is None:
-            first = name
-    return {"modules": modules, "first_divergent": first, "missing": sorted(set(missing)),
-            "ok": first is None and not missing}
 
 
 def run_parity(recipe_path: str, *, steps: int = 20, layers: bool = False, out: str | Path = "parity",
                device: str = "cpu", overrides: list[str] | None = None, ms_overrides: list[str] | None = None,
                ms_attrs: list[str] | None = None, tol: dict[str, float | None] | None = None, log=print) -> dict:
     """Run the comparison, write the report files under `out`, return the report dict ('ok' says pass)."""
-    from core.checkpoint_convert import write_weights
-    from core.data import load_data
+    from core.checkpoint import write_weights
+    from core.data import recipe_data
     from core.launch import resolve_recipe
-    from core.parity_probe import mindspore_probe, torch_probe
-    from core.parity_report import write_report
+    from core.parity.report import write_report
     from core.trainer import Trainer
 
     out = Path(out)
@@ -126,31 +93,21 @@ def run_parity(recipe_path: str, *, steps: int = 20, layers: bool = False, out: 
     t0 = time.perf_counter()
     tb = _backend(r_t)
     tb.build()
-    Trainer(r_t, tb, progress=False, log=_silent)._init_weights()
+    Trainer(r_t, tb, progress=False, log=_silent).init_weights()
     w0 = tb.state_dict()
     write_weights(w0, init)
-    data = load_data(r_t.data.source, r_t.data.seq_len, r_t.data.batch_size, r_t.data.val_fraction, r_t.train.seed,
-                     base_dir=r_t.base_dir)
-    batch = data.train_batch(0, 0)
-    log(f"parity: step-0 probe on a {tuple(batch.input_ids.shape)} batch{' with per-module outputs' if layers else ''}")
-    t_probe = torch_probe(tb.model, batch.input_ids, batch.labels, layers=layers)
+    batch = recipe_data(r_t).train_batch(0, 0)
+    log(f"parity: step-0 probe on a batch of {describe(batch)}{' with per-module outputs' if layers else ''}")
+    t_probe = tb.probe(batch, layers=layers)
     timing["torch probe"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     mb = _backend(r_m, attrs)
     mb.build()
     mb.load_state_dict(w0)
-    m_probe = mindspore_probe(mb.model, batch.input_ids, batch.labels, layers=layers)
+    m_probe = mb.probe(batch, layers=layers)
     timing["mindspore probe"] = time.perf_counter() - t0
 
-    fwd = compare(m_probe.output, t_probe.output)
-    fwd["ok"] = bool(fwd["rel_l2"] <= tols.logits)
-    loss_rel = rel_diff(m_probe.loss, t_probe.loss)
-    checks: dict[str, Any] = {
-        "forward": fwd,
-        "loss0": {"torch": t_probe.loss, "mindspore": m_probe.loss, "abs": abs(m_probe.loss - t_probe.loss),
-                  "rel": loss_rel, "ok": bool(loss_rel <= tols.loss)},
-        "grads": compare_named(m_probe.grads, t_probe.grads, tols.grads),
-    }
+    checks: dict[str, Any] = probe_checks(t_probe, m_probe, tols)
     if layers:
         checks["layers"] = compare_layers(t_probe.modules, m_probe.modules, tols.logits)
         first = checks["layers"]["first_divergent"]
@@ -168,25 +125,16 @@ def run_parity(recipe_path: str, *, steps: int = 20, layers: bool = False, out: 
             timing[f"{name} {steps} steps"] = time.perf_counter() - t0
             runs[name] = (summary, backend.state_dict())
         (st, wt), (sm, wm) = runs["torch"], runs["mindspore"]
-        rel = [rel_diff(b, a) for a, b in zip(st.losses, sm.losses)]
-        worst = int(np.argmax(rel)) if rel else 0
-        checks["losses"] = {"torch": st.losses, "mindspore": sm.losses, "rel": rel,
-                            "max_abs": max(abs(a - b) for a, b in zip(st.losses, sm.losses)),
-                            "max_rel": max(rel), "worst_step": worst + 1, "ok": bool(max(rel) <= tols.loss)}
+        checks["losses"] = loss_check(st.losses, sm.losses, tols.loss)
         ev_rel = rel_diff(sm.eval_loss, st.eval_loss)
         checks["eval_loss"] = {"torch": st.eval_loss, "mindspore": sm.eval_loss, "abs": abs(sm.eval_loss - st.eval_loss),
                                "rel": ev_rel, "ok": bool(ev_rel <= tols.loss)}
-        params = compare_named(wm, wt, tols.params)
-        shared = [k for k in wt if k in wm]
-        update = np.sqrt(sum(float(np.sum((wt[k].astype(np.float64) - w0[k]) ** 2)) for k in shared))
-        drift = np.sqrt(sum(float(np.sum((wm[k].astype(np.float64) - wt[k]) ** 2)) for k in shared))
-        params["drift_vs_update"] = float(drift / update) if update > 0 else 0.0
-        checks["params"] = params
+        checks["params"] = weights_check(wm, wt, w0, tols.params)
 
     failed = [k for k, v in checks.items() if not v["ok"]]
     rep = {"recipe": str(recipe_path), "steps": steps, "precision": r_t.train.precision,
            "devices": {"torch": tb.describe_device(), "mindspore": mb.describe_device()},
-           "batch_shape": list(batch.input_ids.shape), "init": str(init), "tolerances": tols.to_dict(),
+           "batch": describe(batch), "init": str(init), "tolerances": tols.to_dict(),
            "checks": checks, "failed": failed, "ok": not failed, "timing_s": timing}
     rep["files"] = {k: str(v) for k, v in write_report(rep, out).items()}
     return rep
@@ -237,6 +185,3 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'PASS' if rep['ok'] else 'FAIL: ' + ', '.join(rep['failed'])} | report: {rep['files']['md']}")
     return 0 if rep["ok"] else 1
 
-
-if __name__ == "__main__":
-    sys.exit(main())

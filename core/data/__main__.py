@@ -1,0 +1,7 @@
+"""`python -m core.data ...`: see core/data/cli.py."""
+
+import sys
+
+from core.data.cli import main
+
+sys.exit(main())

@@ -1,0 +1,7 @@
+"""`python -m core.parity ...`: see core/parity/run.py."""
+
+import sys
+
+from core.parity.run import main
+
+sys.exit(main())
