@@ -204,5 +204,14 @@ def main(argv=None) -> int:
     return 0
 
 
+def _main_closing_pipes() -> int:
+    """main(), quiet when the reader of stdout goes away early (`... --diff | head`)."""
+    try:
+        return main()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141  # 128 + SIGPIPE, as a shell reports it
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main_closing_pipes())
