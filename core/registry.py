@@ -67,5 +67,9 @@ def reference_backend() -> str:
 
 def create_backend(recipe) -> Backend:
     name = canonical_backend(recipe.backend)
+    caps = capabilities(name)
+    if recipe.train.precision not in caps.precisions:
+        raise BackendError(f"train.precision={recipe.train.precision} is not supported by the {name} backend "
+                           f"(it runs: {', '.join(caps.precisions)})")
     require_framework(name)
     return backend_package(name).create_backend(recipe)

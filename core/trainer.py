@@ -175,8 +175,8 @@ class Trainer:
             raise RecipeError(f"recipe key 'model.config.vocab_size' is {model_vocab}, smaller than the vocabulary of "
                               f"data.source '{r.data.source}' ({data_vocab} token ids)")
         self.backend.build()
-        init = self.init_weights()
         start, resumed_from = self._resume()
+        init = "the checkpoint's weights" if resumed_from else self.init_weights()  # no init work to throw away
         summary = RunSummary(backend=self.backend.name, device=self.backend.describe_device(), steps=start,
                              num_parameters=self.backend.num_parameters(), run_dir=str(self.run_dir),
                              resumed_from=resumed_from)

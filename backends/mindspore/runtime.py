@@ -89,7 +89,8 @@ class MindSporeBackend(Backend):
         self._one = ms.Tensor(1.0, ms.float32)
 
     def num_parameters(self) -> int:
-        return int(sum(int(np.prod(p.shape)) for p in self.model.trainable_params()))
+        unique = {id(p): p for p in self.model.get_parameters()}  # a tied weight once; frozen ones too, as torch
+        return int(sum(int(np.prod(p.shape)) for p in unique.values()))
 
     # ------------------------------------------------------------ step functions (compiled in graph mode)
 
