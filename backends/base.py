@@ -83,6 +83,7 @@ class StepResult:
 
     loss: float  # sum over this rank's micro-batches of weight x loss (see Backend.train_step)
     grad_norm: float  # global L2 norm of the gradients before clipping
+    applied: bool = True  # False when the backend skipped the update (a non-finite loss or gradient)
 
 
 @dataclass

@@ -14,7 +14,6 @@ backend; a host without torch uses the backend's own init and says so.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -23,12 +22,12 @@ from typing import Any
 
 from tqdm import tqdm
 
-from backends.base import StepResult
 from core import checkpoint as ckpt
 from core import registry
 from core.batch import loss_tokens, micro_batch_weights
 from core.data import recipe_data
-from core.errors import DataError, RecipeError, UserError
+from core.errors import CheckpointError, DataError, RecipeError, UserError
+from core.metrics import MetricsLog
 from core.recipe import Recipe
 from core.schedule import recipe_lr
 
@@ -124,12 +123,28 @@ class Trainer:
                                     keep_last=self.r.checkpoint.keep_last or None)
 
     def _resume(self) -> tuple[int, str | None]:
+        """(step to continue after, checkpoint used); says which checkpoint and why others were passed over.
+
+        `auto` with checkpoints present but none intact is an error: starting over would be silent data
+        loss; `checkpoint.resume=none` is how to ask for a fresh start."""
         resume = self.r.checkpoint.resume
         if resume == "none":
             return 0, None
-        path = ckpt.latest_checkpoint(self.ckpt_dir) if resume == "auto" else Path(resume)
-        if path is None:
-            return 0, None
+        if resume == "auto":
+            path, skipped = ckpt.find_resumable(self.ckpt_dir)
+            for step_dir, why in sorted(skipped.items()):
+                self._log(f"resume: passing over {step_dir}: {why}")
+            if path is None:
+                if skipped:
+                    newest = max(skipped)
+                    raise CheckpointError(
+                        f"checkpoint.resume=auto: none of the {len(skipped)} checkpoint(s) in {self.ckpt_dir} is "
+                        f"usable (newest {newest.name}: {skipped[newest]}); move them away, or start over with "
+                        f"--set checkpoint.resume=none")
+                self._log(f"resume: no checkpoint in {self.ckpt_dir} yet; starting at step 0")
+                return 0, None
+        else:
+            path = Path(resume)
         weights, optim, meta = ckpt.load_checkpoint(path)
         self.backend.load_state_dict(weights)
         self.backend.load_optimizer_state(optim)
@@ -159,11 +174,6 @@ class Trainer:
         self.backend.load_state_dict(weights)
         return f"{registry.reference_backend()}'s seeded init (seed {self.r.train.seed}, built on the CPU)"
 
-    def _write_metrics(self, fh, record: dict) -> None:
-        if fh is not None:
-            fh.write(json.dumps(record) + "\n")
-            fh.flush()
-
     # ------------------------------------------------------------ loop
 
     def run(self) -> RunSummary:
@@ -184,15 +194,14 @@ class Trainer:
                   f"{summary.num_parameters:,} params | {r.train.steps} steps x {r.train.grad_accum * self.world_size} "
                   f"x {r.data.batch_size} | data: {data.describe()} | init: {init}")
         if resumed_from:
-            self._log(f"resumed from {resumed_from} at step {start}")
+            self._log(f"resumed from {resumed_from} at step {start} (checksums verified)")
         if start >= r.train.steps:
             self._log(f"nothing to do: checkpoint is at step {start} >= train.steps {r.train.steps}")
             return summary
 
-        metrics_fh = None
-        if self.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            metrics_fh = open(self.run_dir / "metrics.jsonl", "a" if resumed_from else "w", encoding="utf-8")
+        metrics = MetricsLog.open(self.run_dir, resume_step=start) if self.is_main else None
+        if metrics is not None and metrics.superseded:
+            self._log(f"metrics: lines after step {start} of an earlier run moved to {metrics.superseded}")
         # "tokens" of token data; images of image data (data.unit names which, for the log lines)
         tokens_per_step = r.train.grad_accum * self.world_size * r.data.batch_size * getattr(data, "seq_len", 1)
         unit = data.unit
@@ -207,14 +216,15 @@ class Trainer:
                 batches = self._micro_batches(data, step)
                 result = self.backend.train_step(batches, self._weights(batches, step), lr)
                 if self.world_size > 1:  # report the loss of the global batch, not of this rank's share
-                    result = StepResult(self.backend.all_reduce_mean(result.loss), result.grad_norm)
+                    result = dataclasses.replace(result, loss=self.backend.all_reduce_mean(result.loss))
                 dt = time.perf_counter() - t_step
                 done = step + 1
                 if not (math.isfinite(result.loss) and math.isfinite(result.grad_norm)):
-                    kept = ckpt.latest_checkpoint(self.ckpt_dir) if self.is_main else None
+                    kept = ckpt.latest_checkpoint(self.ckpt_dir, verify=True) if self.is_main else None
+                    update = "was skipped" if not result.applied else "was applied in memory and is not saved"
                     raise NonFiniteLossError(
                         f"step {done}: loss={result.loss} grad_norm={result.grad_norm} is not finite; stopped "
-                        f"(the update was skipped; last good checkpoint: {kept or 'none'}). "
+                        f"(the update {update}; last good checkpoint: {kept or 'none'}). "
                         f"Try a lower optim.lr, train.clip_grad_norm, or train.precision=fp32")
                 elapsed = time.perf_counter() - t0
                 tok_s = tokens_per_step / dt if dt > 0 else 0.0
@@ -222,9 +232,13 @@ class Trainer:
                 summary.steps = done
                 record = {"step": done, "loss": result.loss, "lr": lr, "grad_norm": result.grad_norm,
                           "tokens_per_s": tok_s, "elapsed_s": elapsed}
-                if r.train.eval_every and done % r.train.eval_every == 0 and done != r.train.steps:
+                if done == r.train.steps:  # the final eval goes on the last step's line: each step once
+                    summary.elapsed_s = elapsed
                     record["eval_loss"] = self._evaluate(data)
-                self._write_metrics(metrics_fh, record)
+                elif r.train.eval_every and done % r.train.eval_every == 0:
+                    record["eval_loss"] = self._evaluate(data)
+                if metrics is not None:
+                    metrics.write(record)
                 bar.set_postfix_str(f"loss {result.loss:.4f} lr {lr:.2e} {tok_s:,.0f} {unit}/s", refresh=False)
                 bar.update(1)
                 if r.train.log_every and (done % r.train.log_every == 0 or done == r.train.steps):
@@ -234,17 +248,15 @@ class Trainer:
                     bar.write(line) if self.progress else self._log(line)
                 if r.train.save_every and done % r.train.save_every == 0 and done != r.train.steps:
                     last_saved = self._save(done)
-            summary.elapsed_s = time.perf_counter() - t0
             run_steps = summary.steps - start
             summary.tokens_per_s = tokens_per_step * run_steps / summary.elapsed_s if summary.elapsed_s else 0.0
             summary.final_loss = summary.losses[-1]
-            summary.eval_loss = self._evaluate(data)
-            self._write_metrics(metrics_fh, {"step": summary.steps, "eval_loss": summary.eval_loss})
+            summary.eval_loss = record["eval_loss"]
             last_saved = self._save(summary.steps) or last_saved
         finally:
             bar.close()
-            if metrics_fh is not None:
-                metrics_fh.close()
+            if metrics is not None:
+                metrics.close()
         summary.checkpoint = str(last_saved) if last_saved else None
         self._log(f"done: {summary.steps} steps in {summary.elapsed_s:.1f}s | loss {summary.final_loss:.4f} | "
                   f"eval {summary.eval_loss:.4f} | {summary.tokens_per_s:,.0f} {unit}/s | "

@@ -99,12 +99,13 @@ class TorchBackend(Backend):
         clip = self.recipe.train.clip_grad_norm
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip if clip > 0 else math.inf)
         step_loss, norm = float(total), float(tdist.full_tensor(grad_norm))
+        finite = math.isfinite(norm) and math.isfinite(step_loss)
         if self._scaler:
-            self._scaler.step(self.optimizer)
+            self._scaler.step(self.optimizer)  # skips the step itself when the gradients are not finite
             self._scaler.update()
-        elif math.isfinite(norm) and math.isfinite(step_loss):
+        elif finite:
             self.optimizer.step()  # a non-finite step is skipped so the weights stay good
-        return StepResult(loss=step_loss, grad_norm=norm)
+        return StepResult(loss=step_loss, grad_norm=norm, applied=finite)
 
     @torch.no_grad()
     def eval_loss(self, batch: Batch) -> float:

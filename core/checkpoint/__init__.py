@@ -11,8 +11,9 @@
 """
 
 from core.checkpoint.formats import FormatError, convert, read_weights, write_weights
-from core.checkpoint.store import (META, OPTIMIZER, STEP_DIR, WEIGHTS, export_weights, latest_checkpoint,
-                                   list_checkpoints, load_checkpoint, load_weights, resolve, save_checkpoint)
+from core.checkpoint.store import (META, OPTIMIZER, STEP_DIR, WEIGHTS, export_weights, find_resumable,
+                                   latest_checkpoint, list_checkpoints, load_checkpoint, load_weights, read_meta,
+                                   resolve, save_checkpoint)
 from core.errors import CheckpointError
 
 
@@ -23,5 +24,5 @@ def main(argv=None) -> int:
 
 
 __all__ = ["CheckpointError", "FormatError", "META", "OPTIMIZER", "STEP_DIR", "WEIGHTS", "convert", "export_weights",
-           "latest_checkpoint", "list_checkpoints", "load_checkpoint", "load_weights", "main", "read_weights",
-           "resolve", "save_checkpoint", "write_weights"]
+           "find_resumable", "latest_checkpoint", "list_checkpoints", "load_checkpoint", "load_weights", "main",
+           "read_meta", "read_weights", "resolve", "save_checkpoint", "write_weights"]

@@ -22,7 +22,8 @@ import yaml
 from core.atomic import atomic_write_bytes
 from core.checkpoint import hf
 from core.checkpoint.formats import FormatError, convert
-from core.checkpoint.store import META, export_weights, list_checkpoints, load_checkpoint, load_weights, resolve
+from core.checkpoint.store import (export_weights, list_checkpoints, load_checkpoint, load_weights, read_meta,
+                                   resolve)
 from core.errors import UserError
 
 
@@ -34,17 +35,22 @@ def _export_config(args, path: Path) -> tuple[dict, str | None, object]:
 
         r = load_recipe(args.recipe, args.overrides)
         return dict(r.model.config), None, adapter or hf.recipe_adapter(r)
+    if not path.exists():
+        raise FormatError(f"{path}: no such checkpoint folder or weights file")
     if path.suffix == ".safetensors":
         from safetensors import safe_open
 
-        with safe_open(str(path), "np") as fh:
-            meta = fh.metadata() or {}
+        try:
+            with safe_open(str(path), "np") as fh:
+                meta = fh.metadata() or {}
+        except Exception as e:  # safetensors raises several types for damaged files
+            raise FormatError(f"{path}: unreadable safetensors file ({str(e).splitlines()[0] if str(e) else e})") from None
         if "mindbridge_model_config" not in meta:
             raise FormatError(f"{path} does not record a model config (not written by hf-import); pass --recipe RECIPE")
         if adapter is None and "mindbridge_adapter" in meta:
             adapter = hf.load_adapter(meta["mindbridge_adapter"])
         return json.loads(meta["mindbridge_model_config"]), meta.get("hf_dtype"), adapter or _needs_adapter(path)
-    meta = json.loads((resolve(path) / META).read_text(encoding="utf-8"))
+    meta = read_meta(resolve(path, verify=True))
     recipe = meta.get("recipe") or {}
     cfg = recipe.get("model", {}).get("config")
     if cfg is None:
@@ -107,17 +113,17 @@ def _hf_export(args) -> None:
 
 
 def _list(args) -> None:
-    complete, broken = list_checkpoints(args.root)
+    complete, broken = list_checkpoints(args.root, verify=True)
     if not complete and not broken:
         raise FormatError(f"no checkpoints in {args.root}")
     for d in complete:
-        print(f"{d}  complete")
+        print(f"{d}  complete, verified")
     for d, reason in sorted(broken.items()):
         print(f"{d}  ignored: {reason}")
 
 
 def _info(args) -> None:
-    step_dir = resolve(args.path)
+    step_dir = resolve(args.path, verify=True)
     weights, optim, meta = load_checkpoint(step_dir)
     print(f"checkpoint: {step_dir}\nstep: {meta['step']}\nbackend: {meta.get('backend', '?')}\n"
           f"time: {meta.get('time', '?')}\nweights: {len(weights)} tensors, "

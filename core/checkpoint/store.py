@@ -3,14 +3,18 @@
 A checkpoint is a folder ROOT/step_00000100/ holding
   model.safetensors       weights keyed by torch state_dict names (the same for both backends)
   optimizer.safetensors   AdamW moments '<slot>/<param name>' plus a scalar 'step'
-  meta.json               step, rng, recipe, backend, time, mindbridge version, file sizes
+  meta.json               step, rng, recipe, backend, time, mindbridge version, each file's size and SHA-256
 It is written into a temporary folder inside ROOT and renamed into place (core.atomic.atomic_dir),
-so a crash never leaves a folder that looks complete; `latest_checkpoint` only returns folders
-whose meta.json lists files of the sizes found, and ignores temporary or half-copied ones.
+so a crash never leaves a folder that looks complete. A folder counts as complete when its
+meta.json is well-formed and lists files of the sizes found (`latest_checkpoint`, cheap); it is
+*verified* when every file also has the recorded SHA-256 (`find_resumable`, `load_checkpoint`),
+so a same-size corruption is caught before the weights are used. Checkpoints from before the
+checksums (sizes only) still load, with their sizes checked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -63,9 +67,10 @@ def save_checkpoint(root: str | Path, step: int, weights: dict[str, np.ndarray],
     with atomic_dir(final) as tmp:
         _save_tensors(weights, tmp / WEIGHTS, "weights")
         _save_tensors(optimizer, tmp / OPTIMIZER, "optimizer")
-        full = {**meta, "step": int(step), "format": FORMAT, "format_version": 1,
+        full = {**meta, "step": int(step), "format": FORMAT, "format_version": 2,
                 "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "mindbridge_version": __version__,
-                "files": {name: (tmp / name).stat().st_size for name in (WEIGHTS, OPTIMIZER)}}
+                "files": {name: {"bytes": (tmp / name).stat().st_size, "sha256": sha256_of(tmp / name)}
+                          for name in (WEIGHTS, OPTIMIZER)}}
         try:
             text = json.dumps(full, indent=2, default=_json_default, allow_nan=True)
         except (TypeError, ValueError) as e:
@@ -88,35 +93,79 @@ def _step_of(path: Path) -> int:
     return int(STEP_DIR.match(path.name).group(1))
 
 
-def _problem(step_dir: Path) -> str | None:
-    """Why `step_dir` is not a complete checkpoint, or None when it is."""
-    meta_path = step_dir / META
-    if not meta_path.is_file():
-        return f"missing {META} (interrupted while saving?)"
+def sha256_of(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _file_entries(meta: dict, where: Path) -> dict[str, dict]:
+    """meta['files'] as {name: {"bytes": int, "sha256": str or None}} (format 1 recorded sizes only)."""
+    files = meta.get("files")
+    if not isinstance(files, dict) or not files:
+        raise CheckpointError(f"{where}: 'files' must map file names to their size and checksum")
+    out = {}
+    for name, entry in files.items():
+        if isinstance(entry, int) and not isinstance(entry, bool):
+            entry = {"bytes": entry, "sha256": None}
+        ok = (isinstance(entry, dict) and isinstance(entry.get("bytes"), int) and not isinstance(entry["bytes"], bool)
+              and isinstance(entry.get("sha256", ""), (str, type(None))))
+        if not isinstance(name, str) or "/" in name or not ok:
+            raise CheckpointError(f"{where}: files entry {name!r} must be {{\"bytes\": int, \"sha256\": str}}, got {entry!r}")
+        out[name] = {"bytes": entry["bytes"], "sha256": entry.get("sha256")}
+    return out
+
+
+def read_meta(step_dir: str | Path) -> dict:
+    """meta.json of a step folder, checked field by field: a CheckpointError names the bad field."""
+    path = Path(step_dir) / META
+    if not path.is_file():
+        raise CheckpointError(f"{step_dir}: missing {META} (interrupted while saving?)")
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        return f"unreadable {META} ({e})"
+        raise CheckpointError(f"{path}: unreadable ({e})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        return f"{META} is not a {FORMAT} sidecar"
-    for name, size in (meta.get("files") or {}).items():
+        raise CheckpointError(f"{path} is not a {FORMAT} sidecar")
+    for key, types, name in (("step", int, "an integer"), ("backend", str, "a string"), ("rng", dict, "a mapping"),
+                             ("recipe", dict, "a mapping"), ("recipe_dir", str, "a string")):
+        value = meta.get(key)
+        if (key == "step" or value is not None) and (not isinstance(value, types) or isinstance(value, bool)):
+            raise CheckpointError(f"{path}: '{key}' must be {name}, got {value!r}")
+    if meta["step"] < 0:
+        raise CheckpointError(f"{path}: 'step' must be >= 0, got {meta['step']}")
+    meta["files"] = _file_entries(meta, path)
+    return meta
+
+
+def problem(step_dir: str | Path, verify: bool = False) -> str | None:
+    """Why `step_dir` is not a complete checkpoint (with `verify`: not an intact one), or None."""
+    step_dir = Path(step_dir)
+    try:
+        files = read_meta(step_dir)["files"]
+    except CheckpointError as e:
+        return str(e).replace(f"{step_dir}: ", "").replace(f"{step_dir}/", "")
+    for name, entry in files.items():
         f = step_dir / name
         if not f.is_file():
             return f"missing {name}"
-        if f.stat().st_size != size:
-            return f"{name} has {f.stat().st_size:,} bytes, {META} says {size:,} (truncated or overwritten)"
+        size = f.stat().st_size
+        if size != entry["bytes"]:
+            return f"{name} has {size:,} bytes, {META} says {entry['bytes']:,} (truncated or overwritten)"
+        if verify and entry["sha256"] and sha256_of(f) != entry["sha256"]:
+            return f"{name} does not match its recorded SHA-256 (corrupted on disk)"
     return None
 
 
-def list_checkpoints(root: str | Path) -> tuple[list[Path], dict[Path, str]]:
-    """(complete step folders sorted by step, {incomplete step folder: reason})."""
+def list_checkpoints(root: str | Path, verify: bool = False) -> tuple[list[Path], dict[Path, str]]:
+    """(complete step folders sorted by step, {incomplete step folder: reason}); `verify` also checks
+    every file's SHA-256 (reads all of them)."""
     root = Path(root)
     if not root.is_dir():
         return [], {}
     complete, broken = [], {}
     for d in root.iterdir():
         if d.is_dir() and STEP_DIR.match(d.name):
-            reason = _problem(d)
+            reason = problem(d, verify)
             if reason is None:
                 complete.append(d)
             else:
@@ -124,28 +173,47 @@ def list_checkpoints(root: str | Path) -> tuple[list[Path], dict[Path, str]]:
     return sorted(complete, key=_step_of), broken
 
 
-def latest_checkpoint(root: str | Path) -> Path | None:
-    """The newest complete checkpoint under root (None if there is none); partial folders are ignored."""
-    complete, _ = list_checkpoints(root)
-    return complete[-1] if complete else None
+def latest_checkpoint(root: str | Path, verify: bool = False) -> Path | None:
+    """The newest complete (with `verify`: intact) checkpoint under root; None if there is none."""
+    if not verify:
+        complete, _ = list_checkpoints(root)
+        return complete[-1] if complete else None
+    return find_resumable(root)[0]
 
 
-def resolve(path: str | Path) -> Path:
-    """A complete step folder from a step folder or a root folder (its newest complete checkpoint)."""
+def find_resumable(root: str | Path) -> tuple[Path | None, dict[Path, str]]:
+    """(the newest verified checkpoint or None, {newer or broken step folder: why it was passed over}).
+
+    Checks sizes of all, then SHA-256 newest first, stopping at the first intact one."""
+    root = Path(root)
+    complete, skipped = list_checkpoints(root)
+    for step_dir in reversed(complete):
+        reason = problem(step_dir, verify=True)
+        if reason is None:
+            return step_dir, {d: r for d, r in skipped.items() if _step_of(d) > _step_of(step_dir)}
+        skipped[step_dir] = reason
+    return None, skipped
+
+
+def resolve(path: str | Path, verify: bool = False) -> Path:
+    """A complete (with `verify`: intact) step folder from a step folder or a root folder (its newest)."""
     p = Path(path)
     if not p.exists():
         raise CheckpointError(f"checkpoint not found: {p}")
     if not p.is_dir():
         raise CheckpointError(f"{p}: not a checkpoint folder (expected ROOT or ROOT/step_NNNNNNNN)")
     if STEP_DIR.match(p.name) or (p / META).exists():
-        reason = _problem(p)
+        reason = problem(p, verify)
         if reason:
             raise CheckpointError(f"incomplete or corrupt checkpoint {p}: {reason}")
         return p
-    latest = latest_checkpoint(p)
+    if verify:
+        latest, skipped = find_resumable(p)
+    else:
+        latest, skipped = latest_checkpoint(p), list_checkpoints(p)[1]
     if latest is None:
-        _, broken = list_checkpoints(p)
-        extra = f" ({len(broken)} incomplete folder(s) ignored: {', '.join(sorted(d.name for d in broken))})" if broken else ""
+        extra = f" ({len(skipped)} unusable folder(s) ignored: {', '.join(sorted(d.name for d in skipped))})" \
+            if skipped else ""
         raise CheckpointError(f"no complete checkpoint in {p}{extra}")
     return latest
 
@@ -161,10 +229,9 @@ def _load_tensors(path: Path) -> dict[str, np.ndarray]:
 
 
 def load_checkpoint(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
-    """(weights, optimizer state, meta) of a step folder, or of the newest complete one under a root."""
-    step_dir = resolve(path)
-    meta = json.loads((step_dir / META).read_text(encoding="utf-8"))
-    return _load_tensors(step_dir / WEIGHTS), _load_tensors(step_dir / OPTIMIZER), meta
+    """(weights, optimizer state, meta) of a verified step folder, or of the newest verified one under a root."""
+    step_dir = resolve(path, verify=True)
+    return _load_tensors(step_dir / WEIGHTS), _load_tensors(step_dir / OPTIMIZER), read_meta(step_dir)
 
 
 def load_weights(path: str | Path) -> dict[str, np.ndarray]:
@@ -172,7 +239,7 @@ def load_weights(path: str | Path) -> dict[str, np.ndarray]:
     p = Path(path)
     if p.is_file() or p.suffix == ".safetensors":
         return _load_tensors(p)
-    return _load_tensors(resolve(p) / WEIGHTS)
+    return _load_tensors(resolve(p, verify=True) / WEIGHTS)
 
 
 def export_weights(path: str | Path, out: str | Path) -> Path:

@@ -1,6 +1,7 @@
 """core.checkpoint on real files: bit-exact round trip, atomic saves (a save killed half-way is ignored),
 keep_last retention, bare weight files, and one-line errors naming the path."""
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -143,9 +144,9 @@ def test_errors_are_one_line_and_name_the_path(tmp_path, capsys):
     (tmp_path / "bad.safetensors").write_bytes(b"not a safetensors file")
     cases = [
         (lambda: load_checkpoint(tmp_path / "nope"), f"checkpoint not found: {tmp_path / 'nope'}"),
-        (lambda: load_checkpoint(empty), f"no complete checkpoint in {empty} (1 incomplete folder(s) ignored: step_00000009)"),
+        (lambda: load_checkpoint(empty), f"no complete checkpoint in {empty} (1 unusable folder(s) ignored: step_00000009)"),
         (lambda: load_checkpoint(empty / "step_00000009"), "step_00000009: missing meta.json"),
-        (lambda: load_checkpoint(corrupt), f"{corrupt / 'model.safetensors'}: corrupt or unreadable safetensors"),
+        (lambda: load_checkpoint(corrupt), "model.safetensors does not match its recorded SHA-256 (corrupted on disk)"),
         (lambda: load_weights(tmp_path / "bad.safetensors"), "bad.safetensors: corrupt or unreadable"),
         (lambda: load_weights(tmp_path / "missing.safetensors"), "checkpoint file not found"),
         (lambda: load_checkpoint(good / "meta.json"), "not a checkpoint folder"),
@@ -167,4 +168,6 @@ def test_meta_json_is_plain_readable_json(tmp_path):
     path = save_checkpoint(tmp_path, 4, weights, optim, {"recipe": {"lr": 3e-4}, "loss": np.float32(1.5)})
     meta = json.loads((path / "meta.json").read_text())
     assert meta["recipe"] == {"lr": 3e-4} and meta["loss"] == 1.5
-    assert meta["files"]["model.safetensors"] == (path / "model.safetensors").stat().st_size
+    entry = meta["files"]["model.safetensors"]
+    assert entry["bytes"] == (path / "model.safetensors").stat().st_size
+    assert entry["sha256"] == hashlib.sha256((path / "model.safetensors").read_bytes()).hexdigest()
