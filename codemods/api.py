@@ -7,7 +7,10 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
+from pathlib import Path
 
 import libcst as cst
 
@@ -15,8 +18,20 @@ from codemods.diagnostics import ConversionResult, Diagnostic
 from codemods.rules import EMITS, RULES, load_all
 from codemods.tables import load_tables
 
-# Bump whenever a rule or table changes the output (the import hook's cache key).
+# The release of the converter's behaviour, for people; caches key on `fingerprint()`, which changes
+# with any edit of a rule or table even when nobody bumps this.
 CONVERTER_VERSION = "1.1.0"
+
+
+@functools.lru_cache(maxsize=1)
+def fingerprint() -> str:
+    """SHA-256 of the converter itself: every .py and .yaml file of this package (rules, tables, engine)."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256(CONVERTER_VERSION.encode())
+    for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".yaml") and "__pycache__" not in p.parts):
+        digest.update(f"\0{path.relative_to(root).as_posix()}\0".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 _TORCH_IMPORT = re.compile(r"^[ \t]*(?:import|from)[ \t]+torch\b|^[ \t]*import[ \t].*[ ,]torch\b", re.M)

@@ -2,8 +2,10 @@
 
 The model file and every module it imports from its own folder/package (the user's code) are run
 through `codemods.convert_source`; the result is cached under $MINDBRIDGE_CACHE (default
-~/.cache/mindbridge/converted), keyed by the source's SHA-256 and the converter version, so a second
-launch does not re-convert and an edited file is converted again. Library imports (torch itself,
+~/.cache/mindbridge/converted), keyed by the source file's path and content and the converter's own
+content (`codemods.fingerprint()`: every rule and table), so a second launch does not re-convert,
+and an edited file or an edited converter converts again. Each entry records the SHA-256 of its
+converted code; an entry that does not verify (truncated, edited, or a corrupt record) is a miss. Library imports (torch itself,
 numpy, ...) are left to the normal import system; the converted code no longer imports torch.
 
 Converted modules live in sys.modules under a private package per source folder
@@ -51,21 +53,38 @@ def cache_dir() -> Path:
     return Path(os.environ.get("MINDBRIDGE_CACHE") or Path.home() / ".cache" / "mindbridge" / "converted")
 
 
+def _cached(out: Path, meta: Path) -> list[str] | None:
+    """The blocking diagnostics of a cache entry that verifies, else None (a miss)."""
+    try:
+        record = json.loads(meta.read_text(encoding="utf-8"))
+        code = out.read_bytes()
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("code_sha256") != hashlib.sha256(code).hexdigest():
+        return None
+    blocking = record.get("blocking")
+    return blocking if isinstance(blocking, list) and all(isinstance(b, str) for b in blocking) else None
+
+
 def converted_source(path: Path) -> tuple[Path, list[str]]:
     """Return (cached converted file, blocking diagnostics) for one torch source file."""
     import codemods
 
     source = path.read_text(encoding="utf-8")
-    key = hashlib.sha256(f"{codemods.CONVERTER_VERSION}\0{path.name}\0{source}".encode()).hexdigest()[:24]
+    converter = codemods.fingerprint()
+    key = hashlib.sha256(f"{converter}\0{path.resolve()}\0{source}".encode()).hexdigest()[:24]
     out = cache_dir() / f"{path.stem}-{key}.py"
     meta = out.with_suffix(".json")
-    if out.is_file() and meta.is_file():
+    blocking = _cached(out, meta)
+    if blocking is not None:
         STATS.cached.append(str(path))
-        return out, json.loads(meta.read_text())["blocking"]
+        return out, blocking
     result = codemods.convert_source(source, filename=str(path))
     blocking = [d.format() for d in result.diagnostics if d.level == "error"]
-    atomic_write_bytes(out, result.code.encode())
-    atomic_write_bytes(meta, json.dumps({"source": str(path), "converter": codemods.CONVERTER_VERSION,
+    code = result.code.encode()
+    atomic_write_bytes(out, code)
+    atomic_write_bytes(meta, json.dumps({"source": str(path), "converter": converter,
+                                         "code_sha256": hashlib.sha256(code).hexdigest(),
                                          "blocking": blocking}).encode())
     STATS.converted.append(str(path))
     return out, blocking
