@@ -16,6 +16,7 @@ import argparse
 import gc
 import multiprocessing
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from codemods.api import convert_source, rule_codes, warm
 from codemods.diagnostics import Diagnostic
 from codemods.report import FileOutcome, all_diagnostics, summary_line, write_reports
 from core.atomic import atomic_write_bytes, masked
+from core.lifeline import die_with_parent
 
 SKIP_DIRS = {"__pycache__", ".git", ".hg", ".svn", ".venv", "venv", ".mypy_cache", ".pytest_cache", ".tox"}
 PROGRESS_MIN_FILES = 20
@@ -126,7 +128,8 @@ def run(jobs, n_jobs: int, quiet: bool) -> list[FileOutcome]:
     chunk = max(1, len(jobs) // (n_jobs * 8))  # few round trips, still balanced at the end
     gc.freeze()  # the workers' collections then skip everything loaded so far (and do not copy its pages)
     try:
-        with _pool_context().Pool(n_jobs) as pool:
+        # a worker dies with the converter (even under SIGKILL) instead of writing on for its chunk
+        with _pool_context().Pool(n_jobs, initializer=die_with_parent, initargs=(signal.SIGKILL,)) as pool:
             return _collect(pool.imap(process, jobs, chunksize=chunk), len(jobs), quiet)
     finally:
         gc.unfreeze()

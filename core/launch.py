@@ -19,6 +19,7 @@ import sys
 from typing import Any
 
 from core.errors import UserError
+from core.lifeline import stop_with_launcher
 from core.recipe import Recipe, dump_recipe, load_recipe
 from core.registry import create_backend
 
@@ -100,6 +101,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m core.launch") -> 
     overrides = list(args.overrides) + ([f"train.out_dir={args.out}"] if args.out else [])
     env = distributed.detect_env()
     where = f"rank {env.rank}: " if env.active else ""
+    if env.active:  # a worker of `core.launch --nproc`: stop as soon as that launcher is gone
+        stop_with_launcher(prefix=where)
     try:
         r = resolve_recipe(args.recipe, args.backend, args.device, overrides)
         if args.print_recipe:

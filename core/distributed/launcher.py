@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.distributed.watch import run_msrun, run_torchrun
+from core.distributed.watch import Stopped, run_msrun, run_torchrun
 from core.distributed.worker import parallel_error, timeout_s
 from core.errors import DistributedError
 
@@ -118,20 +118,24 @@ def spawn(recipe, spec: LaunchSpec, worker_args: list[str], log=print) -> int:
     caps = capabilities(recipe.backend)
     if recipe.train.parallel not in caps.parallel:
         raise DistributedError(parallel_error(recipe.backend, recipe.train.parallel, caps))
-    if caps.launcher == "msrun":
-        log_dir = Path(recipe.run_dir) / "msrun_logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        cmd = msrun_command(spec, worker_args, log_dir, timeout_s())
-        env = msrun_env()
-        if shutil.which("msrun", path=env["PATH"]) is None:
-            raise DistributedError("msrun not found on PATH (it comes with MindSpore: pip install -e '.[mindspore]')")
-        log(f"mindbridge: launching {spec.nproc * spec.nnodes} {recipe.backend} workers: {shlex.join(cmd)}")
-        code, message = run_msrun(cmd, log_dir, env)
-    else:
-        timeout_s()  # a bad MINDBRIDGE_DIST_TIMEOUT fails here, once, rather than in every worker
-        cmd = torchrun_command(spec, worker_args)
-        log(f"mindbridge: launching {spec.nproc * spec.nnodes} {recipe.backend} workers: {shlex.join(cmd)}")
-        code, message = run_torchrun(cmd)
+    try:
+        if caps.launcher == "msrun":
+            log_dir = Path(recipe.run_dir) / "msrun_logs"
+            log_dir.mkdir(parents=True, exist_ok=True)
+            cmd = msrun_command(spec, worker_args, log_dir, timeout_s())
+            env = msrun_env()
+            if shutil.which("msrun", path=env["PATH"]) is None:
+                raise DistributedError("msrun not found on PATH (it comes with MindSpore: pip install -e '.[mindspore]')")
+            log(f"mindbridge: launching {spec.nproc * spec.nnodes} {recipe.backend} workers: {shlex.join(cmd)}")
+            code, message = run_msrun(cmd, log_dir, env)
+        else:
+            timeout_s()  # a bad MINDBRIDGE_DIST_TIMEOUT fails here, once, rather than in every worker
+            cmd = torchrun_command(spec, worker_args)
+            log(f"mindbridge: launching {spec.nproc * spec.nnodes} {recipe.backend} workers: {shlex.join(cmd)}")
+            code, message = run_torchrun(cmd)
+    except Stopped as e:
+        print(f"error: stopped by {e} (passed on to {caps.launcher}, which stopped the workers)", file=sys.stderr)
+        return 128 + e.signum
     if code != 0:
         print(f"error: {message}", file=sys.stderr)
     return 0 if code == 0 else code if code > 0 else 1

@@ -4,7 +4,13 @@ Both launchers' stderr is copied through as it comes and its recent text kept: t
 summary names the first rank that failed; msrun only says a worker pid died, so each msrun worker
 announces its rank and pid in its log (`announce_msrun_worker`) and the message quotes that log.
 msrun waits out a ~30 s scheduler heartbeat after a worker dies; we stop it MSRUN_GRACE_S after it
-has killed the other workers. Imports no framework.
+has killed the other workers.
+
+Nothing outlives the launcher: SIGINT, SIGTERM and SIGHUP are passed on to torchrun / msrun (which
+stop their workers), with a SIGKILL of the launcher's whole group after STOP_GRACE_S; torchrun and
+msrun get a parent-death signal, and each worker watches the launcher's pid
+(core.lifeline.stop_with_launcher), so even a SIGKILL of the launcher stops everything within about
+a second. Imports no framework.
 """
 
 from __future__ import annotations
@@ -20,7 +26,58 @@ import time
 from collections import deque
 from pathlib import Path
 
+from core.lifeline import LAUNCHER_PID_ENV, die_with_parent
+
 MSRUN_GRACE_S = 3.0  # after msrun reports a dead worker: time for it to kill the others before we stop it
+STOP_GRACE_S = 8.0  # after passing on a stop signal: time for the launcher to stop its workers
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(Exception):
+    """The launcher was asked to stop (a signal) and has stopped its workers; `signum` says which."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _start(cmd: list[str], env: dict[str, str] | None, death_signal: int) -> subprocess.Popen:
+    """torchrun / msrun in a session of its own (so it can be stopped as a group), with the workers told
+    whose death stops them, and `death_signal` (the one it stops its workers on) should this process die."""
+    env = dict(os.environ if env is None else env, **{LAUNCHER_PID_ENV: str(os.getpid())})
+    return subprocess.Popen(cmd, stderr=subprocess.PIPE, env=env, start_new_session=True,
+                            preexec_fn=lambda: die_with_parent(death_signal))
+
+
+@contextlib.contextmanager
+def _passing_on_signals(proc: subprocess.Popen, translate: dict[int, int]):
+    """While the block runs, pass SIGINT/SIGTERM/SIGHUP on to `proc` (as `translate` maps them); if it is
+    still there STOP_GRACE_S later, SIGKILL its group. Raises Stopped after the block when one came."""
+    received: list[int] = []
+
+    def kill_later() -> None:
+        deadline = time.monotonic() + STOP_GRACE_S
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    def handler(signum, frame) -> None:
+        if not received:
+            threading.Thread(target=kill_later, daemon=True).start()
+        received.append(signum)
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(translate.get(signum, signum))
+
+    previous = {sig: signal.signal(sig, handler) for sig in FORWARDED}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+    if received:
+        raise Stopped(received[0])
 
 
 def _exit_reason(code: int) -> str:
@@ -154,17 +211,14 @@ def _pump(src, dst, keep: deque, on_line=None) -> None:
 
 
 def run_torchrun(cmd: list[str], err=None) -> tuple[int, str]:
-    """Run torchrun with its stderr watched; returns (exit code, failure message or '')."""
+    """Run torchrun with its stderr watched; returns (exit code, failure message or '').
+    Raises Stopped when a signal stopped the run (torchrun passes it on to its workers)."""
     err = err or sys.stderr
     keep: deque = deque(maxlen=400)
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
-    try:
+    proc = _start(cmd, None, signal.SIGTERM)
+    with _passing_on_signals(proc, {}):
         _pump(proc.stderr, err, keep)
         code = proc.wait()
-    except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)  # torchrun forwards it to the workers
-        proc.wait()
-        raise
     return code, ("" if code == 0 else explain_torchrun_failure("\n".join(keep), code))
 
 
@@ -174,7 +228,7 @@ def run_msrun(cmd: list[str], log_dir: str | Path, env: dict[str, str], err=None
     err = err or sys.stderr
     keep: deque = deque(maxlen=400)
     dead: dict[str, int] = {}
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    proc = _start(cmd, env, signal.SIGINT)  # on SIGTERM msrun exits and leaves its scheduler running
 
     def on_line(line: str) -> None:
         m = _MS_DEAD.search(line)
@@ -190,13 +244,10 @@ def run_msrun(cmd: list[str], log_dir: str | Path, env: dict[str, str], err=None
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)  # msrun, its scheduler and log tails (workers are gone)
 
-    try:
+    # msrun stops its workers and scheduler on SIGINT; every stop signal is passed on as that one
+    with _passing_on_signals(proc, {sig: signal.SIGINT for sig in FORWARDED}):
         _pump(proc.stderr, err, keep, on_line)
         code = proc.wait()
-    except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)  # msrun kills its workers and scheduler on SIGINT
-        proc.wait()
-        raise
     if code == 0 and not dead:
         return 0, ""
     return (code if code > 0 else 1), explain_msrun_failure(log_dir, dead.get("pid"), dead.get("code"), code)
