@@ -7,7 +7,9 @@
     python -m codemods.convert src/ --in-place          # explicit opt-in
     python -m codemods.convert src/ -o out/ -j 2 --report report.md --select MB1,MB2 --strict
 
-Exit status: 0 done; 1 --check found changes or --strict found diagnostics; 2 bad arguments.
+Exit status: 0 done; 1 --check found changes or --strict found diagnostics; 2 bad arguments, or an
+input that could not be converted as asked (unreadable or unwritable, a symlink loop, a file given by
+name that is not UTF-8 text): one line each, and the rest is still converted.
 """
 
 from __future__ import annotations
@@ -45,9 +47,10 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-def plan(args) -> list[tuple[Path, Path, Path | None]]:
-    """(input file, its display path, output file or None) for every file to process."""
-    jobs = []
+def plan(args) -> tuple[list[tuple[Path, Path, Path | None]], list[str]]:
+    """([(input file, its display path, output file or None) for every file to process], one-line errors
+    for what was skipped: symlink loops)."""
+    jobs, loops = [], []
     for root in args.paths:
         if not root.exists():
             raise SystemExit(f"error: {root}: no such file or folder")
@@ -60,21 +63,52 @@ def plan(args) -> list[tuple[Path, Path, Path | None]]:
             jobs.append((root, root, out))
             continue
         skip = args.output.resolve() if args.output is not None else None
-        for dirpath, dirnames, filenames in os.walk(root):
+        for dirpath, dirnames, filenames in os.walk(root):  # symlinked folders are not followed (no loops)
             here = Path(dirpath)
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and (here / d).resolve() != skip)
+            linked = [d for d in dirnames if (here / d).is_symlink()]
+            for d in linked:
+                target = (here / d).resolve()
+                if target == here.resolve() or target in here.resolve().parents:
+                    loops.append(f"error: {here / d}: a symlink loop (it points to {target}, a folder above it); "
+                                 "skipped")
+                else:
+                    print(f"note: {here / d}: a symlinked folder, not followed", file=sys.stderr)
+            dirnames[:] = sorted(d for d in dirnames
+                                 if d not in SKIP_DIRS and d not in linked and (here / d).resolve() != skip)
             for name in sorted(filenames):
                 src = here / name
                 rel = src.relative_to(root)
                 out = src if args.in_place else (args.output / (rel if len(args.paths) == 1 else root.name / rel)
                                                   if args.output is not None else None)
                 jobs.append((src, src, out))
-    return jobs
+    return jobs, loops
 
 
 def process(job) -> FileOutcome:
-    """Convert (or copy) one file. Runs in worker processes; returns only picklable data."""
+    """Convert (or copy) one file. Runs in worker processes; returns only picklable data. A file that
+    cannot be read or written is one diagnostic (MB004); the other files go on."""
     src, display, out, mode, select = job
+    try:
+        return _process(src, display, out, mode, select)
+    except OSError as e:
+        return FileOutcome(str(display), "error", [io_diagnostic(display, e)])
+
+
+def io_diagnostic(display, e: OSError) -> Diagnostic:
+    where = f" ({e.filename})" if getattr(e, "filename", None) and str(e.filename) != str(display) else ""
+    return Diagnostic(str(display), 1, 1, "MB004", "io", f"{e.strerror or e}{where}", "file skipped")
+
+
+def decode(display, data: bytes) -> tuple[str | None, Diagnostic | None]:
+    """(text, None) for UTF-8 source; (None, MB001 diagnostic) for anything else (binary, another encoding)."""
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as e:
+        return None, Diagnostic(str(display), 1, 1, "MB001", "encoding", f"not UTF-8 text: {e.reason}",
+                                "file copied unchanged")
+
+
+def _process(src: Path, display, out: Path | None, mode: str, select) -> FileOutcome:
     data = src.read_bytes()
     if src.suffix != ".py":
         if out is not None and out != src:
@@ -84,13 +118,11 @@ def process(job) -> FileOutcome:
         if out is not None and out != src:
             _copy(src, out)
         return FileOutcome(str(display), "unchanged")
-    try:
-        source = data.decode("utf-8")
-    except UnicodeDecodeError as e:
+    source, problem = decode(display, data)
+    if problem is not None:
         if out is not None and out != src:
             _copy(src, out)
-        return FileOutcome(str(display), "error", [Diagnostic(str(display), 1, 1, "MB001", "encoding",
-                                                              f"not UTF-8: {e.reason}", "file copied unchanged")])
+        return FileOutcome(str(display), "error", [problem])
     result = convert_source(source, str(display), select)
     status = "converted" if result.changed else ("error" if any(d.code == "MB001" for d in result.diagnostics)
                                                  else "unchanged")
@@ -106,6 +138,19 @@ def process(job) -> FileOutcome:
         elif out != src:
             _copy(src, out)
     return FileOutcome(str(display), status, result.diagnostics, diff)
+
+
+def convert_to_stdout(src: Path, display, select) -> FileOutcome:
+    """Print mode (one file, no -o): the converted text on stdout, or a diagnostic."""
+    try:
+        source, problem = decode(display, src.read_bytes())
+    except OSError as e:
+        return FileOutcome(str(display), "error", [io_diagnostic(display, e)])
+    if problem is not None:
+        return FileOutcome(str(display), "error", [problem])
+    result = convert_source(source, str(display), select)
+    sys.stdout.write(result.code)
+    return FileOutcome(str(display), "converted" if result.changed else "unchanged", result.diagnostics)
 
 
 def _write(src: Path, out: Path, data: bytes) -> None:
@@ -150,6 +195,19 @@ def _pool_context():
     return multiprocessing.get_context()
 
 
+def check_output(out: Path, many: bool) -> None:
+    """-o must be a folder for a folder or several inputs, and creatable or writable."""
+    if many and out.exists() and not out.is_dir():
+        raise SystemExit(f"error: -o {out} is an existing file; a folder or several inputs need an output folder")
+    folder = out if many or out.is_dir() else out.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SystemExit(f"error: -o {out}: cannot create {folder} ({e.strerror})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise SystemExit(f"error: -o {out}: cannot write into {folder}")
+
+
 def validate(args) -> str:
     modes = [m for m in ("diff", "check") if getattr(args, m)]
     if len(modes) > 1 or (modes and (args.in_place or args.output)):
@@ -164,6 +222,8 @@ def validate(args) -> str:
                 raise SystemExit(f"error: -o {args.output} is the input itself; use --in-place to rewrite inputs")
     if not modes and not args.in_place and args.output is None and any(p.is_dir() for p in args.paths):
         raise SystemExit("error: converting a folder needs -o OUTPUT, --in-place, --diff or --check")
+    if args.output is not None:
+        check_output(args.output, many=len(args.paths) > 1 or any(p.is_dir() for p in args.paths))
     if args.select:
         known = rule_codes()
         for prefix in args.select.split(","):
@@ -176,18 +236,13 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         mode = validate(args)
-        jobs = plan(args)
+        jobs, loops = plan(args)
     except SystemExit as e:
         print(e, file=sys.stderr)
         return 2
     select = [s.strip() for s in args.select.split(",")] if args.select else None
     if mode == "print":
-        outcomes = []
-        for src, display, _ in jobs:
-            result = convert_source(src.read_text(encoding="utf-8"), str(display), select)
-            sys.stdout.write(result.code)
-            outcomes.append(FileOutcome(str(display), "converted" if result.changed else "unchanged",
-                                        result.diagnostics))
+        outcomes = [convert_to_stdout(src, display, select) for src, display, _ in jobs]
     else:
         outcomes = run([(s, d, o, mode, select) for s, d, o in jobs], args.jobs, args.quiet)
     if mode == "diff":
@@ -200,6 +255,13 @@ def main(argv=None) -> int:
     if args.report:
         for path in write_reports(args.report, outcomes):
             print(f"report: {path}", file=out)
+    for line in loops:
+        print(line, file=sys.stderr)
+    given = {str(p) for p in args.paths}
+    unusable = [d for d in all_diagnostics(outcomes) if d.code == "MB004" or (d.code == "MB001" and d.api == "encoding"
+                                                                             and d.file in given)]
+    if loops or unusable:  # something given could not be converted as asked (the rest was)
+        return 2
     if args.check and any(o.status == "converted" for o in outcomes):
         return 1
     if args.strict and all_diagnostics(outcomes):

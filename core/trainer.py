@@ -13,9 +13,11 @@ backend; a host without torch uses the backend's own init and says so.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from core import checkpoint as ckpt
 from core import registry
 from core.batch import loss_tokens, micro_batch_weights
 from core.data import recipe_data
+from core.atomic import atomic_write_text
 from core.errors import CheckpointError, DataError, RecipeError, UserError
 from core.metrics import MetricsLog
 from core.recipe import Recipe
@@ -34,6 +37,11 @@ from core.schedule import recipe_lr
 
 class NonFiniteLossError(UserError, RuntimeError):
     """Training produced a NaN/inf loss or gradient norm; the run stopped."""
+
+
+class ModelError(UserError, RuntimeError):
+    """The model failed while being built or in its first step: almost always a model.config that does
+    not fit the model or the data; the full traceback is in the run folder."""
 
 
 def reference_weights(recipe: Recipe, log=print) -> dict | None:
@@ -152,6 +160,28 @@ class Trainer:
             self.backend.set_rng_state(meta["rng"])
         return int(meta["step"]), str(path)
 
+    @contextlib.contextmanager
+    def _model_errors(self, stage: str):
+        """Turn a failure of the user's model code into one line naming the recipe keys to check; the full
+        traceback goes to the run folder (error.log, or error-rank<N>.log under a launcher)."""
+        try:
+            yield
+        except (UserError, KeyboardInterrupt):
+            raise
+        except Exception as e:  # noqa: BLE001 -- any failure inside third-party model code
+            log = self.run_dir / (f"error-rank{self.rank}.log" if self.world_size > 1 else "error.log")
+            atomic_write_text(log, traceback.format_exc())
+            first = (str(e).strip().splitlines() or [""])[0]
+            first = first if len(first) <= 240 else first[:237] + "..."
+            memory = isinstance(e, MemoryError) or "allocate" in first.lower()
+            hint = ("the model does not fit in memory: lower the sizes in model.config or data.batch_size" if memory
+                    else "check model.config against the model (sizes, heads, divisibility) and data.seq_len "
+                         "against its context length")
+            config = ", ".join(f"{k}={v}" for k, v in self.r.model.config.items()) or "no keys"
+            raise ModelError(f"{stage} of {self.r.model.source} failed with model.config ({config}) and data.seq_len "
+                             f"{self.r.data.seq_len}: {type(e).__name__}: {first} ({hint}; full traceback: {log})"
+                             ) from None
+
     def init_weights(self) -> str:
         """Load the run's initial weights; returns where they came from, for the log line."""
         init = self.r.model.init_from
@@ -184,7 +214,8 @@ class Trainer:
         if isinstance(model_vocab, int) and data_vocab is not None and model_vocab < data_vocab:
             raise RecipeError(f"recipe key 'model.config.vocab_size' is {model_vocab}, smaller than the vocabulary of "
                               f"data.source '{r.data.source}' ({data_vocab} token ids)")
-        self.backend.build()
+        with self._model_errors("building the model"):
+            self.backend.build()
         start, resumed_from = self._resume()
         init = "the checkpoint's weights" if resumed_from else self.init_weights()  # no init work to throw away
         summary = RunSummary(backend=self.backend.name, device=self.backend.describe_device(), steps=start,
@@ -214,7 +245,9 @@ class Trainer:
                 lr = recipe_lr(r, step)
                 t_step = time.perf_counter()
                 batches = self._micro_batches(data, step)
-                result = self.backend.train_step(batches, self._weights(batches, step), lr)
+                first = contextlib.nullcontext() if step > start else self._model_errors("the first training step")
+                with first:
+                    result = self.backend.train_step(batches, self._weights(batches, step), lr)
                 if self.world_size > 1:  # report the loss of the global batch, not of this rank's share
                     result = dataclasses.replace(result, loss=self.backend.all_reduce_mean(result.loss))
                 dt = time.perf_counter() - t_step

@@ -18,8 +18,10 @@ TARGETS = {"npu": "Ascend", "cuda": "GPU", "gpu": "GPU", "cpu": "CPU"}
 
 
 def import_mindspore():
-    """Import MindSpore with its C++ log level at ERROR unless the user chose one (GLOG_v)."""
-    os.environ.setdefault("GLOG_v", "3")
+    """Import MindSpore with its C++ log at CRITICAL only unless the user chose a level (GLOG_v): its
+    ERROR lines repeat what the exception says, which reaches the user as one line (the full text in
+    the run folder's error.log). GLOG_v=3 shows them again."""
+    os.environ.setdefault("GLOG_v", "4")
     import mindspore
 
     return mindspore

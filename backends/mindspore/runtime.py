@@ -11,6 +11,7 @@ between backends.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -57,6 +58,8 @@ class MindSporeBackend(Backend):
 
     def build(self) -> None:
         r = self.recipe
+        # graph-compile failure dumps (rank_N/om/analyze_fail.ir) go to the run folder, not the working one
+        os.environ.setdefault("MS_OM_PATH", str((r.run_dir / "mindspore").resolve()))
         ms.set_seed(r.train.seed)
         import patches.mindspore
 

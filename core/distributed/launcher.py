@@ -103,7 +103,9 @@ def msrun_env(python: str = sys.executable, environ=None) -> dict[str, str]:
     """msrun starts workers with `python` from PATH: put this interpreter's bin/ first so they use it."""
     env = dict(os.environ if environ is None else environ)
     env["PATH"] = os.pathsep.join([str(Path(python).parent), env.get("PATH", "")])
-    env.setdefault("GLOG_v", "3")  # MindSpore's C++ log level: errors only
+    # msrun reports a dead worker in an ERROR log line, which spawn() watches for: at most level 3
+    level = env.get("GLOG_v", "")
+    env["GLOG_v"] = level if level.isdigit() and int(level) < 3 else "3"
     return env
 
 
