@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 import mindspore
-from mindspore import mint, nn
+from mindspore import mint, nn, ops
 from mindspore.common.initializer import Initializer
 
 _EPS = {mindspore.float32: 1.1920928955078125e-07, mindspore.float16: 0.0009765625,
@@ -31,9 +31,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         value = mint.repeat_interleave(value, repeat, dim=-3)
     scale_factor = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = mint.matmul(query, mint.transpose(key, -2, -1)) * scale_factor  # (..., L, S)
-    if is_causal:
-        future = mint.triu(mint.ones((L, S), dtype=mindspore.bool_), diagonal=1)
-        scores = scores.masked_fill(future, float("-inf"))
+    if is_causal:  # torch's math path: an additive -inf bias; a constant, so no gradient work for it
+        bias = mint.triu(mint.full((L, S), float("-inf"), dtype=scores.dtype), diagonal=1)
+        scores = scores + ops.stop_gradient(bias)
     if attn_mask is not None:
         if attn_mask.dtype == mindspore.bool_:
             scores = scores.masked_fill(mint.logical_not(attn_mask), float("-inf"))
@@ -51,7 +51,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         eps = _EPS.get(input.dtype, 1.1920928955078125e-07)
     ndim = 1 if isinstance(normalized_shape, int) else len(normalized_shape)
     dims = tuple(range(-ndim, 0))
-    out = input * mint.rsqrt(input.pow(2).mean(dims, keepdim=True) + eps)
+    out = input * mint.rsqrt((input * input).mean(dims, keepdim=True) + eps)  # x * x: what torch computes
     return out * weight if weight is not None else out
 
 
