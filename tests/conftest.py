@@ -27,6 +27,16 @@ def needs(module: str):
     pytest.skip(f"{module} is not installed")
 
 
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """Code under test may set variables for its own run (MS_OM_PATH, GLOG_v); a later test's
+    subprocess must not inherit them as if the user had set them."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture
 def torch():
     needs("torch")

@@ -29,6 +29,8 @@ from mindspore import ops  # noqa: E402
 from mindspore.experimental.optim import AdamW  # noqa: E402
 
 
+_USER_OM_PATH = os.environ.get("MS_OM_PATH")  # read once: build() sets it per run
+
 class MindSporeBackend(Backend):
     name = "mindspore"
     capabilities = CAPABILITIES
@@ -59,7 +61,8 @@ class MindSporeBackend(Backend):
     def build(self) -> None:
         r = self.recipe
         # graph-compile failure dumps (rank_N/om/analyze_fail.ir) go to the run folder, not the working one
-        os.environ.setdefault("MS_OM_PATH", str((r.run_dir / "mindspore").resolve()))
+        # (each run its own folder: a value this process set for an earlier run is not the user's choice)
+        os.environ["MS_OM_PATH"] = _USER_OM_PATH or str((r.run_dir / "mindspore").resolve())
         ms.set_seed(r.train.seed)
         import patches.mindspore
 
