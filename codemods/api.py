@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import functools
 import hashlib
 import re
@@ -20,7 +22,7 @@ from codemods.tables import load_tables
 
 # The release of the converter's behaviour, for people; caches key on `fingerprint()`, which changes
 # with any edit of a rule or table even when nobody bumps this.
-CONVERTER_VERSION = "1.1.0"
+CONVERTER_VERSION = "1.2.0"
 
 
 @functools.lru_cache(maxsize=1)
@@ -64,6 +66,12 @@ def convert_source(source: str, filename: str = "<string>", select: list[str] | 
     converter = Converter(tables, filename, select, marked, local)
     new = module.visit(converter)
     code = new.code
+    try:  # a safety net, not a rule: output that does not parse would fail far from its cause
+        ast.parse(code, filename)
+    except SyntaxError as e:
+        return ConversionResult(source, False, [Diagnostic(
+            filename, 1, 1, "MB009", "converter", f"the converted code would not parse (line {e.lineno}: {e.msg})",
+            "file left unconverted; please report this converter bug")])
     return ConversionResult(code, code != source, converter.diagnostics(module))
 
 

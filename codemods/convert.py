@@ -44,6 +44,8 @@ def parse_args(argv):
     p.add_argument("--select", help="comma-separated rule codes or prefixes (MB1,MB203)")
     p.add_argument("--strict", action="store_true", help="exit 1 if anything is reported")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no per-diagnostic lines")
+    p.add_argument("--list-apis", action="store_true", help="print API coverage by torch module, of the tables and "
+                   "of the given paths (codemods/coverage.py); PATH optional")
     return p.parse_args(argv)
 
 
@@ -233,6 +235,11 @@ def validate(args) -> str:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--list-apis" in argv:  # before parse_args: PATH is optional here
+        from codemods.coverage import main as list_apis
+
+        return list_apis([a for a in argv if a != "--list-apis"])
     args = parse_args(argv)
     try:
         mode = validate(args)

@@ -16,6 +16,7 @@ import libcst as cst
 # MindSpore module -> the local name converted files import it under, longest prefix first.
 CANONICAL = (
     ("backends.mindspore.compat", "compat"),
+    ("backends.mindspore.compat_nn", "compat_nn"),  # torch layers with torch names (mappings/torch_layers.yaml)
     ("mindspore.mint", "mint"),
     ("mindspore.nn", "nn"),
     ("mindspore.ops", "ops"),

@@ -15,13 +15,27 @@ from __future__ import annotations
 import functools
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from codemods import cstutil
 from codemods.diagnostics import Diagnostic
-from codemods.names import Names, dotted, head
+from codemods.names import Names, build, dotted, head
+from codemods.positions import positions
 from codemods.prescan import SelectiveTransformer, scan
 from codemods.rules import ATTRIBUTE_RULES, CALL_RULES, DEF_RULES, METHOD_RULES, WRAPPER_RULES, load_all
+
+
+# Base-class names that are never an nn.Module (a class with only these bases keeps `def forward`).
+NOT_MODULES = frozenset((
+    "object", "Exception", "BaseException", "ValueError", "TypeError", "RuntimeError", "KeyError", "dict", "list",
+    "tuple", "set", "str", "int", "float", "type", "Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "NamedTuple",
+    "TypedDict", "Protocol", "Generic", "ABC", "ABCMeta", "OrderedDict", "defaultdict", "Thread", "Dataset",
+    "IterableDataset",
+))
+# Tensor classes that annotations name (`input_ids: torch.LongTensor`): all mindspore.Tensor.
+TENSOR_CLASSES = frozenset(f"torch.{n}" for n in (
+    "Tensor", "FloatTensor", "LongTensor", "BoolTensor", "IntTensor", "HalfTensor", "DoubleTensor", "ByteTensor",
+    "CharTensor", "ShortTensor", "BFloat16Tensor", "cuda.FloatTensor", "cuda.LongTensor", "cuda.BoolTensor",
+    "cuda.HalfTensor"))
 
 
 class Converter(SelectiveTransformer):
@@ -44,6 +58,11 @@ class Converter(SelectiveTransformer):
         self.nested_torch: set = set()
         self.scopes: list = []  # ("class", is_cell) or ("def", False)
         self.cell_classes: set = set()
+        self.plain_classes: set = set()  # classes of this file whose bases are all known non-Module names
+        self.enclosing: list = []  # original Module / FunctionDef nodes around the current node
+        self.statement_calls: set = set()  # original calls that are a whole expression statement
+        self.statement_rewrites: dict = {}  # original call -> small statement replacing its statement
+        self.annotations: list = []  # one entry per Annotation being converted: [unmapped torch name seen]
         self.current = None  # original node of the rule being applied (for report positions)
         self.qualified = None  # qualified torch name of the call being rewritten
 
@@ -74,16 +93,19 @@ class Converter(SelectiveTransformer):
     def diagnostics(self, module: cst.Module) -> list[Diagnostic]:
         if not self.reports:
             return []
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        # codemods.positions: libcst's PositionProvider's numbers, for the reported nodes only (the provider
+        # walks and re-prints the whole tree: 43% of converting a transformers file that has a diagnostic)
+        where = positions(module, [r[0] for r in self.reports])
         out = []
         for node, code, api, reason, suggestion, level in self.reports:
-            pos = positions.get(node)
-            line, col = (pos.start.line, pos.start.column + 1) if pos else (0, 0)
+            pos = where.get(node)
+            line, col = (pos[0], pos[1] + 1) if pos else (0, 0)
             out.append(Diagnostic(self.filename, line, col, code, api, reason, suggestion, level))
         return sorted(out, key=lambda d: (d.line, d.col, d.code))
 
     # -- imports -----------------------------------------------------------------------------
     def visit_Module(self, node):
+        self.enclosing.append(node)
         if self.local is None:
             self.local = scan(node, self.triggers(self.tables))[1]
         for stmt in node.body:
@@ -128,7 +150,14 @@ class Converter(SelectiveTransformer):
     leave_Import = _leave_import
     leave_ImportFrom = _leave_import
 
+    def visit_Expr(self, node):
+        if isinstance(node.value, cst.Call):
+            self.statement_calls.add(node.value)
+
     def leave_Expr(self, original, updated):
+        rewrite = self.statement_rewrites.pop(original.value, None)
+        if rewrite is not None:  # `x[i].add_(y)` -> `x[i] = mint.add(x[i], y)` (rules/inplace.py)
+            return rewrite.with_changes(semicolon=updated.semicolon)
         # `model.cuda()` / `x.to(device)` as a statement: nothing is left to do
         if isinstance(original.value, cst.Call) and isinstance(updated.value, (cst.Name, cst.Attribute)):
             return cst.RemovalSentinel.REMOVE
@@ -192,32 +221,48 @@ class Converter(SelectiveTransformer):
     # -- scopes: classes, functions, decorators, with ----------------------------------------
     def visit_ClassDef(self, node):
         self.skip.add(node.name)
-        is_cell = False
+        self.scopes.append(("class", self._class_kind(node)))
+
+    def _class_kind(self, node) -> bool | str:
+        """True: a Cell subclass; "maybe": a base that may be a Module defined elsewhere (an imported
+        class: `from model_a import Base`); False: every base is a known non-Module name."""
+        kind = False
         for base in node.bases:
-            name = dotted(base.value)
+            if base.keyword is not None:
+                continue  # metaclass=...
+            expr = base.value.value if isinstance(base.value, cst.Subscript) else base.value  # Generic[T]
+            name = dotted(expr)
             if name is None:
+                kind = kind or "maybe"
                 continue
-            q = self.names.qualify(name) if self._alias(head(base.value)) else None
+            q = self.names.qualify(name) if self._alias(head(expr)) else None
             if (q and q.startswith("torch.nn.")) or name in self.cell_classes:
-                is_cell = True
-        self.scopes.append(("class", is_cell))
+                return True
+            if q is not None or name in self.plain_classes or name.rpartition(".")[2] in NOT_MODULES:
+                continue  # torch.autograd.Function, a plain class of this file, object, Enum, ...
+            kind = "maybe"
+        return kind
 
     def leave_ClassDef(self, original, updated):
-        _, is_cell = self.scopes.pop()
-        if is_cell:
+        _, kind = self.scopes.pop()
+        if kind is True:
             self.cell_classes.add(original.name.value)
+        elif kind is False:
+            self.plain_classes.add(original.name.value)
         return updated
 
     def visit_FunctionDef(self, node):
         self.skip.add(node.name)
         self.scopes.append(("def", False))
+        self.enclosing.append(node)
 
     def leave_FunctionDef(self, original, updated):
         self.scopes.pop()
+        self.enclosing.pop()
         if any(d in self.drop for d in original.decorators):
             kept = [u for o, u in zip(original.decorators, updated.decorators) if o not in self.drop]
             updated = updated.with_changes(decorators=kept)
-        if self.scopes and self.scopes[-1] == ("class", True):
+        if self.scopes and self.scopes[-1][0] == "class" and self.scopes[-1][1]:  # a Cell, or maybe one
             updated = self._apply(DEF_RULES, original.name.value, original, updated)
         return updated
 
@@ -278,6 +323,30 @@ class Converter(SelectiveTransformer):
         stmts[0] = stmts[0].with_changes(leading_lines=[*updated.leading_lines, *stmts[0].leading_lines])
         return cst.FlattenSentinel(stmts)
 
+    # -- annotations -------------------------------------------------------------------------
+    def visit_Annotation(self, node):
+        self.annotations.append([False])
+
+    def leave_Annotation(self, original, updated):
+        unmapped, = self.annotations.pop()
+        if unmapped:  # a torch name with no MindSpore spelling: an annotation need not be evaluable
+            text = " ".join(cst.Module([]).code_for_node(original.annotation).split())  # one line, even if the
+            literal = f'"{text}"' if '"' not in text and "\\" not in text else repr(text)  # annotation spans lines
+            return updated.with_changes(annotation=cst.SimpleString(literal))
+        return updated
+
+    def _annotation_reference(self, node, q: str):
+        """A torch name inside a type annotation: Tensor classes -> mindspore.Tensor, never reported."""
+        if q in TENSOR_CLASSES:
+            return self.render("mindspore.Tensor")
+        entry, rest = self._lookup(q)
+        if entry is not None and entry.to:
+            return self.render(entry.to + rest)
+        if q in self.tables.modules and self.tables.modules[q]:
+            return self.render(self.tables.modules[q])
+        self.annotations[-1][0] = True
+        return build(q)
+
     # -- references --------------------------------------------------------------------------
     def visit_Attribute(self, node):
         if node in self.skip:
@@ -324,6 +393,8 @@ class Converter(SelectiveTransformer):
         return self.names.keep_torch(q)
 
     def _reference(self, node, q: str):
+        if self.annotations:
+            return self._annotation_reference(node, q)
         entry, rest = self._lookup(q)
         if entry is not None and entry.to:
             if self.selected(entry.code):
@@ -348,9 +419,9 @@ class Converter(SelectiveTransformer):
     def leave_Call(self, original, updated):
         q = self.calls.pop(original, None)
         if q is not None:
-            return self._torch_call(original, updated, q)
+            return _keep_parens(updated, self._torch_call(original, updated, q))
         if isinstance(updated.func, cst.Attribute):
-            return self._method_call(original, updated)
+            return _keep_parens(updated, self._method_call(original, updated))
         return updated
 
     def _torch_call(self, original, updated, q):
@@ -398,6 +469,8 @@ class Converter(SelectiveTransformer):
             pos = cstutil.positional(updated)
             if cstutil.is_string(receiver) or any(cstutil.is_string(a.value) for a in pos):
                 return updated
+            if isinstance(receiver, cst.Name) and receiver.value in ("self", "cls"):
+                return updated  # self.norm(x), self.softmax(x): a sub-Cell or method, not a Tensor method
             if name == "split" and not updated.args:
                 return updated  # str.split()
             args = [cst.Arg(receiver)] + list(updated.args)
@@ -410,6 +483,14 @@ class Converter(SelectiveTransformer):
             if args is not before:
                 return updated.with_changes(args=args)
         return updated
+
+
+def _keep_parens(call: cst.Call, new):
+    """A rewritten call keeps the call's own parentheses: `(x\n .expand(..)\n .to(dev))` -> `(x ...)`, not
+    the receiver alone, whose continuation lines would then stand on their own and not parse."""
+    if new is call or not call.lpar or not hasattr(new, "lpar") or new.lpar:
+        return new
+    return new.with_changes(lpar=call.lpar, rpar=call.rpar)
 
 
 @functools.lru_cache(maxsize=256)

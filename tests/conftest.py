@@ -27,14 +27,18 @@ def needs(module: str):
     pytest.skip(f"{module} is not installed")
 
 
-@pytest.fixture(autouse=True)
-def _environment_restored():
-    """Code under test may set variables for its own run (MS_OM_PATH, GLOG_v); a later test's
-    subprocess must not inherit them as if the user had set them."""
+def _restored_environment():
     saved = dict(os.environ)
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+# Code under test may set variables for its own run (MS_OM_PATH, GLOG_v); a later test's subprocess must
+# not inherit them as if the user had set them. Module-scoped fixtures (a shared in-process run) are
+# covered by the module-scoped restore, which autouse makes the first of its scope.
+_environment_restored_per_module = pytest.fixture(autouse=True, scope="module")(_restored_environment)
+_environment_restored_per_test = pytest.fixture(autouse=True)(_restored_environment)
 
 
 @pytest.fixture

@@ -128,3 +128,8 @@ class ModuleDict(nn.Cell):
 
     def items(self):
         return [(k, self._cells[k]) for k in self._keys]
+
+
+# torch APIs the mapping tables send here (torch.isin, torch.nn.Buffer, torch.get_default_dtype, ...), tested
+# case by case in tests/codemods/test_api_outputs.py.
+from backends.mindspore.compat_api import *  # noqa: E402,F401,F403

@@ -104,16 +104,22 @@ class _AliasLoader(importlib.abc.Loader):
 
 
 class _ConvertingFinder(importlib.abc.MetaPathFinder):
-    """Loads the user's modules under `root` as converted code named `<package>.<module>`."""
+    """Loads the user's modules under `root` as converted code named `<package>.<module>`.
 
-    def __init__(self, root: Path, top_name: str, package: str):
+    `tops`: the top-level names that mean the user's own code: the model's package or module, and,
+    for a model given as a file, every loose sibling module/package in its folder (`from llama_model
+    import Llama` next to the file works on torch because the folder is on sys.path; here it must
+    load the converted sibling, never the torch original)."""
+
+    def __init__(self, root: Path, tops: set[str], package: str):
         self.root = root.resolve()
-        self.top_name = top_name
+        self.tops = tops
         self.package = package
         self.problems: list[str] = []
+        self.loaded: list[str] = []  # converted module names, for the leftover-forward check
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname == self.top_name or fullname.startswith(self.top_name + "."):
+        if fullname.partition(".")[0] in self.tops:
             return importlib.util.spec_from_loader(fullname, _AliasLoader(f"{self.package}.{fullname}"))
         if not fullname.startswith(self.package + "."):
             return None
@@ -122,6 +128,7 @@ class _ConvertingFinder(importlib.abc.MetaPathFinder):
             if candidate.is_file():
                 converted, blocking = converted_source(candidate)
                 self.problems.extend(blocking)
+                self.loaded.append(fullname)
                 loader = importlib.machinery.SourceFileLoader(fullname, str(converted))
                 return importlib.util.spec_from_file_location(
                     fullname, converted, loader=loader,
@@ -138,6 +145,41 @@ def _namespace_package(root: Path) -> str:
     return name
 
 
+def sibling_modules(root: Path) -> set[str]:
+    """Top-level module names a file's folder provides: `<name>.py` files and `<name>/__init__.py` packages."""
+    names = set()
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return names
+    for entry in entries:
+        if entry.suffix == ".py" and entry.stem.isidentifier():
+            names.add(entry.stem)
+        elif entry.is_dir() and entry.name.isidentifier() and (entry / "__init__.py").is_file():
+            names.add(entry.name)
+    return names
+
+
+def leftover_forwards(module_names) -> list[str]:
+    """Cell subclasses whose `forward` is never called: a class defines forward, but the construct that
+    mindspore.nn.Cell.__call__ runs comes from a class after it in the MRO (a rename the converter missed)."""
+    import mindspore
+
+    out = []
+    for name in module_names:
+        module = sys.modules.get(name)
+        for obj in list(vars(module).values()) if module is not None else ():
+            if not (isinstance(obj, type) and issubclass(obj, mindspore.nn.Cell)) or obj.__module__ != name:
+                continue
+            mro = obj.__mro__
+            fwd = next((i for i, k in enumerate(mro) if "forward" in vars(k)), None)
+            con = next((i for i, k in enumerate(mro) if "construct" in vars(k)), len(mro))
+            if fwd is not None and fwd < con:
+                out.append(f"{name.partition('.')[2]}.{obj.__qualname__}: defines forward() (in {mro[fwd].__qualname__}) "
+                           f"but MindSpore calls construct() of {mro[con].__qualname__ if con < len(mro) else 'nn.Cell'}")
+    return out
+
+
 def load_converted_class(src: ModelSource):
     """Import `src` through the converter and return its class (MindSpore code)."""
     if src.path is None:
@@ -149,11 +191,15 @@ def load_converted_class(src: ModelSource):
     else:
         root = src.search_root
     top_name = src.module.split(".")[0]
+    tops = {top_name} | (sibling_modules(root) if src.path is not None else set())
     package = _namespace_package(root)
-    finder = _ConvertingFinder(root, top_name, package)
-    # While converted code runs its imports, absolute imports of the user's own package resolve to the
-    # converted modules; the torch-side modules of that name are put back afterwards.
-    saved = {k: v for k, v in sys.modules.items() if k == top_name or k.startswith(top_name + ".")}
+    finder = _ConvertingFinder(root, tops, package)
+    # While converted code runs its imports, absolute imports of the user's own modules resolve to the
+    # converted modules; the torch-side modules of those names are put back afterwards.
+    def ours(k):
+        return k.partition(".")[0] in tops
+
+    saved = {k: v for k, v in sys.modules.items() if ours(k)}
     for k in saved:
         del sys.modules[k]
     sys.meta_path.insert(0, finder)
@@ -163,13 +209,16 @@ def load_converted_class(src: ModelSource):
         raise ConversionError(f"{e.filename}:{e.lineno}: converted code does not parse: {e.msg}") from None
     finally:
         sys.meta_path.remove(finder)
-        for k in [k for k in sys.modules if k == top_name or k.startswith(top_name + ".")]:
+        for k in [k for k in sys.modules if ours(k)]:
             del sys.modules[k]
         sys.modules.update(saved)
     if finder.problems:
         report = "; ".join(finder.problems[:5]) + (f"; ... {len(finder.problems) - 5} more" if len(finder.problems) > 5 else "")
         raise ConversionError(f"the converter cannot translate {len(finder.problems)} torch API use(s) in the model: "
                               f"{report} (see `python -m codemods.convert {src.path or src.module} --diff`)")
+    leftovers = leftover_forwards(finder.loaded)
+    if leftovers:
+        raise ConversionError("converted model classes would ignore their forward(): " + "; ".join(leftovers[:5]))
     try:
         return getattr(module, src.attr)
     except AttributeError:

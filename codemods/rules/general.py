@@ -7,3 +7,4 @@ describe("MB004", "file that cannot be read or written (permissions, a dangling 
                   "the rest of the tree is converted")
 describe("MB002", "torch API with no mapping -> left as `torch.<name>` (import torch kept), reported")
 describe("MB003", "torch API the tables mark unsupported -> left as `torch.<name>`, reported with a suggestion")
+describe("MB009", "converted code that would not parse (a converter bug) -> the file is left unconverted and reported")

@@ -39,6 +39,18 @@ METHODS = {
 }
 
 
+def classify_view(ctx, call):
+    """None when the receiver of normal_/uniform_ is a tensor we can write; else it was reported (MB206)."""
+    from codemods.rules.inplace import classify
+
+    kind = classify(ctx, call.func.value)
+    if kind == "plain":
+        return None
+    ctx.report("MB206", f"Tensor.{call.func.attr.value}", f"random in-place fill on {kind}: MindSpore 2.10 "
+               "computes on a copy", "x[idx] = random values drawn with mint/ops")
+    return kind
+
+
 def _qualified(init: str) -> str:
     return init if "." in init else INIT + init
 
@@ -88,5 +100,13 @@ def nn_init(ctx, call):
              emits=_EMITS)
 def tensor_init(ctx, call):
     name = call.func.attr.value
+    if name in ("zero_", "fill_"):  # x[i].zero_() -> x[i] = 0; through a view: reported (rules/inplace.py)
+        from codemods.rules.inplace import setitem_or_report
+
+        result = setitem_or_report(ctx, call)
+        if result is not False:
+            return result
+    elif classify_view(ctx, call) is not None:
+        return None
     init, spec = METHODS[name]
     return _set_data(ctx, _strip_data(call.func.value), init, spec, call, 0)

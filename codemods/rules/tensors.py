@@ -93,3 +93,64 @@ def square_function(ctx, call):
     if len(call.args) != 1 or x is None or not _is_plain(x):
         return None  # the mapping table: mint.square
     return _square(ctx, x)
+
+
+@method_rule("squeeze", code="MB203", summary="x.squeeze(dim=0) -> mint.squeeze(x, dim=0); x.squeeze() kept",
+             emits=("mindspore.mint.squeeze",))
+def squeeze(ctx, call):
+    # Tensor.squeeze rejects dim= (a TypeError); mint.squeeze needs a dim, so the bare form stays a method
+    if not call.args or _on_self(call):
+        return call
+    return cstutil.with_receiver_first(call, ctx.render("mindspore.mint.squeeze"))
+
+
+def _on_self(call) -> bool:
+    """`self.std(x)`: a method of the Cell itself, not a Tensor method."""
+    return isinstance(call.func.value, cst.Name) and call.func.value.value in ("self", "cls")
+
+
+def _correction(ctx, call):
+    """torch's unbiased=True/False -> correction=1/0 (mint.std/var take only correction); None if not a literal."""
+    unbiased = cstutil.keyword(call, "unbiased")
+    if unbiased is None:
+        return call
+    value = unbiased.value
+    if not (isinstance(value, cst.Name) and value.value in ("True", "False")):
+        return None
+    args = [a.with_changes(keyword=cst.Name("correction"), value=cst.Integer("1" if value.value == "True" else "0"))
+            if a is unbiased else a for a in call.args]
+    return call.with_changes(args=args)
+
+
+@method_rule("std", "var", code="MB208",
+             summary="x.std(dim) / x.var(dim, unbiased=False) -> mint.std(x, dim) / mint.var(x, dim, correction=0) "
+                     "(Tensor.std/var are biased in MindSpore)",
+             emits=("mindspore.mint.std", "mindspore.mint.var"))
+def std_var_method(ctx, call):
+    name = call.func.attr.value
+    if _on_self(call):
+        return call
+    if len(cstutil.positional(call)) > 1:  # x.std(dim, unbiased): the old positional form
+        ctx.report("MB208", f"Tensor.{name}", "positional unbiased/keepdim arguments are not converted",
+                   f"write x.{name}(dim, correction=..., keepdim=...)")
+        return None
+    fixed = _correction(ctx, call)
+    if fixed is None:
+        ctx.report("MB208", f"Tensor.{name}", "unbiased= that is not a literal True/False",
+                   "use correction=1 or correction=0")
+        return None
+    return cstutil.with_receiver_first(fixed, ctx.render(f"mindspore.mint.{name}"))
+
+
+@call_rule("torch.std", "torch.var", code="MB208", summary="torch.std(x, dim, unbiased=False) -> "
+                                                          "mint.std(x, dim, correction=0)")
+def std_var_function(ctx, call):
+    if cstutil.keyword(call, "unbiased") is None:
+        return None  # the mapping table: mint.std / mint.var
+    name = ctx.qualified.rsplit(".", 1)[1]
+    fixed = _correction(ctx, call)
+    if fixed is None or len(cstutil.positional(call)) > 2:
+        ctx.report("MB208", ctx.qualified, "unbiased= that is not a literal True/False, or positional unbiased",
+                   "use correction=1 or correction=0")
+        return None
+    return fixed.with_changes(func=ctx.render(f"mindspore.mint.{name}"))

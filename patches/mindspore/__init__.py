@@ -35,7 +35,8 @@ FALLBACKS = {
         "conv2d", "conv1d", "batch_norm")},
     **{_M + n: _MA + n for n in (
         "acos", "asin", "atan", "atan2", "exp2", "log2", "log10", "frac", "dot", "mv", "addmm", "trace", "diag",
-        "take", "std_mean", "var_mean", "randint_like", "t")},
+        "take", "std_mean", "var_mean", "randint_like", "t", "asinh", "acosh", "logaddexp", "bitwise_and", "bitwise_xor",
+        "bitwise_or", "bitwise_not", "addcdiv", "cummax", "cummin")},
     **{_F + n: _MA + n for n in ("hardtanh", "relu6", "logsigmoid", "selu", "threshold", "soft_margin_loss")},
     **{_F + n: _P + n for n in ("max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "avg_pool1d", "adaptive_avg_pool1d",
                                 "adaptive_max_pool1d", "avg_pool3d", "adaptive_avg_pool3d", "max_unpool2d")},
@@ -44,6 +45,8 @@ FALLBACKS = {
     **{_M + n: _D + n for n in ("median", "index_add", "histc")},
     **{_M + n: _D + n for n in ("bincount", "unique")},  # PyNative only: data-dependent output shapes
     _M + "einsum": "patches.mindspore.einsum:einsum",
+    _M + "linalg.vector_norm": _MA + "linalg_vector_norm",
+    _M + "linalg.norm": _MA + "linalg_norm",
     # layers whose construct calls a primitive or an attribute bound at __init__
     _NN + "Dropout.construct": _L + "dropout_construct",
     _NN + "Conv2d.construct": _L + "conv2d_construct",
@@ -65,7 +68,8 @@ FALLBACKS = {
     # ConvTranspose2d, CosineEmbeddingLoss and ReflectionPad3d call the functionals above
 }
 # target -> wrapper(original): handles the arguments without a CPU kernel, passes the rest on.
-WRAPPERS = {_F + "interpolate": "patches.mindspore.resample:interpolate_wrapper"}  # linear/bilinear/bicubic
+WRAPPERS = {_F + "interpolate": "patches.mindspore.resample:interpolate_wrapper",  # linear/bilinear/bicubic
+            _M + "div": _MA + "div_wrapper"}  # rounding_mode="floor"
 # Tensor methods: honoured in PyNative only (graph mode resolves methods internally).
 TENSOR_METHODS = {_T + n: _TM + n for n in (
     "clone", "zero_", "fill_", "masked_fill_", "normal_", "uniform_", "repeat", "roll", "new_full")}
@@ -84,6 +88,9 @@ def _register() -> None:
     for target, new in {**TENSOR_METHODS, **MISSING_METHODS}.items():
         MANAGER.register(target, new, name=target.removeprefix("mindspore."), condition=CONDITION, group=GROUP,
                          create_dummy=target in MISSING_METHODS, note="PyNative only")
+    from patches.mindspore import cell_methods  # torch.nn.Module methods on nn.Cell, every device target
+
+    cell_methods.register(MANAGER, GROUP)
 
 
 def apply(device_target: str | None = None) -> list[str]:

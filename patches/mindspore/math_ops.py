@@ -136,3 +136,110 @@ def soft_margin_loss(input, target, reduction="mean"):
     if reduction == "mean":
         return _mean(loss)
     return _reduce_sum(loss) if reduction == "sum" else loss
+
+
+# ---------------------------------------------------------------- mapped for the transformers scan
+# (mint.asinh/acosh/logaddexp/bitwise_xor/or/not/addcdiv/cummin have no CPU kernel; measured.)
+
+
+def asinh(input):
+    return ops.asinh(input)
+
+
+def acosh(input):
+    return ops.acosh(input)
+
+
+def logaddexp(input, other):
+    m = ops.maximum(input, other)  # stable: m + log1p(exp(-|a - b|))
+    return m + ops.log1p(_exp(-ops.abs(input - other)))
+
+
+def _as_tensor(input, other):
+    return other if isinstance(other, ms.Tensor) else ms.Tensor(other, input.dtype)
+
+
+def bitwise_and(input, other):  # mint.bitwise_and(t, scalar): no BitwiseAndScalar CPU kernel
+    return ops.bitwise_and(input, _as_tensor(input, other))
+
+
+def bitwise_xor(input, other):
+    return ops.bitwise_xor(input, _as_tensor(input, other))
+
+
+def bitwise_or(input, other):
+    return ops.bitwise_or(input, _as_tensor(input, other))
+
+
+def div_wrapper(original):
+    """wrapper(original) -> div: on CPU rounding_mode="floor" fails for integers (FloorDiv init) and
+    "trunc" for floats ("Trunc should have 1 outputs"); measured."""
+    from patches.mindspore.tensor_ops import floor_divide
+
+    def div(input, other, *, rounding_mode=None):
+        if rounding_mode == "floor":
+            return floor_divide(input, other)
+        if rounding_mode == "trunc":
+            if input.dtype in (ms.float16, ms.float32, ms.float64) or isinstance(other, float):
+                return _trunc(input / other)
+            return ops.truncate_div(input, _as_tensor(input, other))
+        return original(input, other, rounding_mode=rounding_mode)
+
+    return div
+
+
+def bitwise_not(input):
+    return ops.logical_not(input) if input.dtype == ms.bool_ else ops.invert(input)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return input + value * (tensor1 / tensor2)
+
+
+def _cum_extreme(op, input, dim):
+    # The values are gathered at the indices so that the backward pass is GatherD's (the
+    # cummax/cummin backward needs InplaceScatterAdd, which has no CPU kernel; measured).
+    indices = _cast(ops.stop_gradient(op(input, dim)[1]), ms.int64)
+    return ops.gather_elements(input, dim, indices), indices
+
+
+def cummax(input, dim):
+    return _cum_extreme(ops.cummax, input, dim)
+
+
+def cummin(input, dim):
+    return _cum_extreme(ops.cummin, input, dim)
+
+
+def linalg_vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """mint.linalg.vector_norm (no CPU kernel: LinalgVectorNorm)."""
+    if dtype is not None:
+        x = x.astype(dtype)
+    a = ops.abs(x)
+    if dim is None:
+        a, dim = a.reshape((-1,)), 0
+        if keepdim:
+            raise NotImplementedError("vector_norm(dim=None, keepdim=True)")
+    if ord == math.inf:
+        return ops.amax(a, dim, keepdim)
+    if ord == -math.inf:
+        return ops.amin(a, dim, keepdim)
+    if ord == 0:
+        return ops.sum((a != 0).astype(a.dtype), dim, keepdim)
+    if ord == 1:
+        return ops.sum(a, dim, keepdim)
+    if ord == 2:
+        return ops.sqrt(ops.sum(a * a, dim, keepdim))
+    return ops.pow(ops.sum(ops.pow(a, ord), dim, keepdim), 1.0 / ord)
+
+
+def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    """mint.linalg.norm (no CPU kernel) for the vector cases and the Frobenius norm (ord=None); matrix norms
+    with a numeric or "nuc" ord raise."""
+    if ord is None or ord == "fro":
+        if ord == "fro" and dim is None and A.ndim != 2:
+            raise NotImplementedError("linalg.norm(ord='fro') needs a matrix or dim=")
+        return linalg_vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if isinstance(dim, int) or (dim is None and A.ndim == 1):
+        return linalg_vector_norm(A, ord, dim, keepdim, dtype=dtype)
+    raise NotImplementedError(f"linalg.norm(ord={ord!r}) of a matrix")

@@ -260,3 +260,24 @@ PROBES.update({
     NN + "ZeroPad1d": "layer_grad(nn.ZeroPad1d(1), x)", NN + "ZeroPad3d": "layer_grad(nn.ZeroPad3d(1), x[None])",
 })
 NOT_KERNELS.add("mindspore.mint.nn.functional")  # a module
+# names added for the transformers scan (issue 11 part 5); outputs vs torch in tests/codemods/test_api_outputs.py
+PROBES.update({
+    M + "acosh": "g:mint.acosh(x + 1)", M + "asinh": "g:mint.asinh(x)", M + "atanh": "g:mint.atanh(x * 0.5)",
+    M + "addcdiv": "g:mint.addcdiv(x, x, x + 1, value=0.5)", M + "erfc": "g:mint.erfc(x)", M + "sinc": "g:mint.sinc(x)",
+    M + "logaddexp": "g:mint.logaddexp(x, 1 - x)", M + "xlogy": "g:mint.xlogy(x, x)",
+    M + "bitwise_and": "mint.bitwise_and(i, 2)", M + "bitwise_or": "mint.bitwise_or(i, 1)",
+    M + "bitwise_xor": "mint.bitwise_xor(i, i + 1)", M + "bitwise_not": "mint.bitwise_not(i)",
+    M + "cummax": "g:mint.cummax(x, 1)[0]", M + "cummin": "g:mint.cummin(x, 1)[0]",
+    M + "greater": "mint.greater(x, 0.5)", M + "greater_equal": "mint.greater_equal(x, 0.5)",
+    M + "less": "mint.less(x, 0.5)", M + "less_equal": "mint.less_equal(x, 0.5)", M + "not_equal": "mint.not_equal(i, 1)",
+    M + "linalg.norm": "g:mint.linalg.norm(x, dim=-1)", M + "linalg.vector_norm": "g:mint.linalg.vector_norm(x, dim=-1)",
+    M + "special.erfc": "g:mint.special.erfc(x)", M + "special.exp2": "g:mint.special.exp2(x)",
+    M + "special.expm1": "g:mint.special.expm1(x)", M + "special.log1p": "g:mint.special.log1p(x)",
+    M + "special.sinc": "g:mint.special.sinc(x)", M + "unique_consecutive": "mint.unique_consecutive(i)",
+    "mindspore.ops.argwhere": "ops.argwhere(b)", "mindspore.ops.conj": "g:ops.conj(x)",
+    "mindspore.ops.cosine_similarity": "g:ops.cosine_similarity(x, 1 - x)", "mindspore.ops.diag_embed": "g:ops.diag_embed(x)",
+    "mindspore.ops.diagonal": "g:ops.diagonal(x, 0, 1, 2)", "mindspore.ops.hypot": "g:ops.hypot(x, 1 - x)",
+    "mindspore.ops.kron": "g:ops.kron(x[0], x[1])", "mindspore.ops.logit": "g:ops.logit(x * 0.5)",
+    "mindspore.ops.tensor_split": "g:ops.tensor_split(x, 2, axis=-1)[0]",
+    "mindspore.ops.tril_indices": "ops.tril_indices(3, 3)", "mindspore.ops.triu_indices": "ops.triu_indices(3, 3)",
+})

@@ -121,6 +121,10 @@ def interpolate_wrapper(original):
                     recompute_scale_factor=None):
         if mode in ("linear", "bilinear", "bicubic"):
             return _resize(input, size, scale_factor, mode, align_corners, recompute_scale_factor)
+        if isinstance(scale_factor, int):  # nearest: MindSpore wants float scales (torch takes ints)
+            scale_factor = float(scale_factor)
+        elif isinstance(scale_factor, (tuple, list)):
+            scale_factor = tuple(float(f) for f in scale_factor)
         return original(input, size, scale_factor, mode, align_corners, recompute_scale_factor)
 
     return interpolate

@@ -60,6 +60,8 @@ def _inputs():
     for model in ("llama", "gpt2", "cnn"):
         yield f"examples/{model}", (REPO / "examples" / model / "model.py").read_text(encoding="utf-8")
     yield from TRICKY.items()
+    for snippet in sorted((REPO / "tests" / "codemods" / "tricky").glob("*.py")):  # test_tricky_snippets.py
+        yield f"tricky/{snippet.name}", snippet.read_text(encoding="utf-8")
 
 
 INPUTS = dict(_inputs())

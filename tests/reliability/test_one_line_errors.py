@@ -16,8 +16,9 @@ TINY = REPO / "examples/llama/tiny.yaml"
 
 
 def _run(argv, cwd, **env):
+    base = {k: v for k, v in os.environ.items() if k != "MS_OM_PATH"}  # these tests check the default
     return subprocess.run([sys.executable, *argv], cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ, **env))
+                          env=dict(base, **env))
 
 
 def _one_line(proc):
