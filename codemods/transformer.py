@@ -121,6 +121,7 @@ class Converter(SelectiveTransformer):
         return isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar)
 
     def _visit_import(self, node):
+        self._report_torch_only_library(node)
         if node not in self.top_imports and self.names.record(node, top_level=False):
             if self._star(node):
                 self.report("MB002", "from torch import *", "star imports cannot be resolved", "import names explicitly", node=node)
@@ -130,6 +131,19 @@ class Converter(SelectiveTransformer):
 
     visit_Import = _visit_import
     visit_ImportFrom = _visit_import
+
+    def _report_torch_only_library(self, node):
+        """A library that works on torch tensors only (einops: no MindSpore backend) fails at run time on
+        MindSpore; say so at its import rather than let the converted file fail far from here."""
+        if isinstance(node, cst.ImportFrom):
+            modules = [dotted(node.module)] if node.module is not None and not node.relative else []
+        else:
+            modules = [dotted(alias.name) for alias in node.names]
+        for module in modules:
+            if module and (module == "einops" or module.startswith("einops.")) and self.selected("MB003"):
+                self.report("MB003", module, "einops has no MindSpore backend: rearrange/repeat/reduce and "
+                            "einops.layers.torch fail on MindSpore tensors", "write the pattern as "
+                            "reshape/permute/expand (x.reshape(...), x.permute(...))", node=node)
 
     def _leave_import(self, original, updated):
         if original not in self.nested_torch:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import libcst as cst
 
 from codemods import cstutil
-from codemods.rules import attribute_rule, def_rule, describe, method_rule
+from codemods.rules import attribute_rule, call_rule, def_rule, describe, method_rule
 
 describe("MB101", "class M(nn.Module) -> class M(nn.Cell)", ("mindspore.nn.Cell",))
 describe("MB102", "def forward(self, x) / self.forward(x) -> def construct(self, x) / self.construct(x)")
@@ -88,3 +88,14 @@ def modules(ctx, call):
 def named_children(ctx, call):
     inner = _method(call, "name_cells", [])
     return cst.Call(func=cst.Attribute(value=inner, attr=cst.Name("items")))
+
+
+@call_rule("torch.nn.ModuleList", code="MB103",
+           summary="nn.ModuleList(layer(i) for i in ...) -> nn.CellList(list(layer(i) for i in ...)) (CellList takes a "
+                   "list only)", emits=("mindspore.nn.CellList",))
+def module_list_of_an_iterable(ctx, call):
+    arg = cstutil.arg_value(call, 0, "modules")
+    if arg is None or isinstance(arg, (cst.List, cst.ListComp)) or len(call.args) != 1:
+        return None  # the table's plain rename
+    listed = cst.Call(func=cst.Name("list"), args=[cst.Arg(arg)])
+    return cst.Call(func=ctx.render("mindspore.nn.CellList"), args=[cst.Arg(listed)])
