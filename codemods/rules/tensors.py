@@ -154,3 +154,43 @@ def std_var_function(ctx, call):
                    "use correction=1 or correction=0")
         return None
     return fixed.with_changes(func=ctx.render(f"mindspore.mint.{name}"))
+
+
+_LEGACY_TENSOR_DTYPES = {"FloatTensor": "float32", "DoubleTensor": "float64", "HalfTensor": "float16",
+                         "BFloat16Tensor": "bfloat16", "LongTensor": "int64", "IntTensor": "int32",
+                         "ShortTensor": "int16", "CharTensor": "int8", "ByteTensor": "uint8", "BoolTensor": "bool_"}
+
+
+@call_rule(*(f"torch.{name}" for name in _LEGACY_TENSOR_DTYPES), code="MB209",
+           summary="torch.LongTensor([1, 2]) / torch.FloatTensor(2, 3) -> mindspore.Tensor([1, 2], dtype=mindspore.int64) "
+                   "/ mint.zeros((2, 3), dtype=mindspore.float32); an argument that may be data or a size is reported",
+           emits=("mindspore.Tensor", "mindspore.mint.zeros"))
+def legacy_tensor_constructor(ctx, call):
+    dtype = ctx.render("mindspore." + _LEGACY_TENSOR_DTYPES[ctx.qualified.rpartition(".")[2]])
+    args = list(call.args)
+    if not args or any(a.keyword is not None or a.star for a in args):
+        return _ambiguous(ctx, dtype)
+    data = (cst.List, cst.Tuple, cst.ListComp)
+    if len(args) == 1 and (isinstance(args[0].value, data) or _is_list_call(args[0].value)):
+        return cst.Call(func=ctx.render("mindspore.Tensor"), args=[cst.Arg(args[0].value), _dtype_arg(dtype)])
+    if all(isinstance(a.value, cst.Integer) for a in args):  # sizes; torch leaves the values uninitialised
+        sizes = cst.Tuple([cst.Element(a.value) for a in args] if len(args) > 1 else [cst.Element(args[0].value,
+                                                                                                     comma=cst.Comma())])
+        return cst.Call(func=ctx.render("mindspore.mint.zeros"), args=[cst.Arg(sizes), _dtype_arg(dtype)])
+    return _ambiguous(ctx, dtype)  # a name: data or a size cannot be told apart from the source
+
+
+def _ambiguous(ctx, dtype) -> None:
+    spelled = cst.Module([]).code_for_node(dtype)
+    ctx.report("MB209", ctx.qualified, "the argument may be data or a size (legacy typed tensor constructor)",
+               f"write mindspore.Tensor(data, dtype={spelled}) or mint.zeros(size, dtype={spelled})")
+    return None
+
+
+def _is_list_call(node) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in ("list", "tuple")
+
+
+def _dtype_arg(dtype) -> cst.Arg:
+    return cst.Arg(dtype, keyword=cst.Name("dtype"), equal=cst.AssignEqual(cst.SimpleWhitespace(""),
+                                                                            cst.SimpleWhitespace("")))

@@ -69,7 +69,8 @@ FALLBACKS = {
 }
 # target -> wrapper(original): handles the arguments without a CPU kernel, passes the rest on.
 WRAPPERS = {_F + "interpolate": "patches.mindspore.resample:interpolate_wrapper",  # linear/bilinear/bicubic
-            _M + "div": _MA + "div_wrapper"}  # rounding_mode="floor"
+            _M + "div": _MA + "div_wrapper",  # rounding_mode="floor"
+            _M + "where": _MA + "where_wrapper"}  # a uint8 condition
 # Tensor methods: honoured in PyNative only (graph mode resolves methods internally).
 TENSOR_METHODS = {_T + n: _TM + n for n in (
     "clone", "zero_", "fill_", "masked_fill_", "normal_", "uniform_", "repeat", "roll", "new_full")}

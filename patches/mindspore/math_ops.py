@@ -188,6 +188,18 @@ def div_wrapper(original):
     return div
 
 
+def where_wrapper(original):
+    """wrapper(original) -> where: torch takes a uint8 (or other non-bool) condition, nonzero meaning True
+    (pytorch-crf's masks); MindSpore's CPU Select takes bool only."""
+
+    def where(condition, *args, **kwargs):
+        if isinstance(condition, ms.Tensor) and condition.dtype != ms.bool_:
+            condition = condition != 0
+        return original(condition, *args, **kwargs)
+
+    return where
+
+
 def bitwise_not(input):
     return ops.logical_not(input) if input.dtype == ms.bool_ else ops.invert(input)
 

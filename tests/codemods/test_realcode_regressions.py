@@ -56,3 +56,53 @@ def test_einops_imports_are_reported_where_they_stand():
     assert [(d.line, d.code, d.api) for d in diags] == [(2, "MB003", "einops"), (3, "MB003", "einops.layers.torch"),
                                                         (4, "MB003", "einops")]
     assert all("no MindSpore backend" in d.reason for d in diags)
+
+
+LEGACY = '''import torch
+
+
+def build():
+    return (torch.LongTensor([[0, 2], [1, 3]]), torch.FloatTensor([0.5, 1.5]), torch.BoolTensor(list([True, False])),
+            torch.FloatTensor(2, 3).shape, torch.IntTensor(4).dtype)
+'''
+
+
+def test_legacy_typed_tensor_constructors_match_torch():
+    needs("torch")
+    needs("mindspore")
+    import torch
+
+    import mindspore as ms
+
+    out = convert_source(LEGACY, "legacy.py")
+    assert not out.diagnostics and "torch" not in out.code.replace("import torch", "")
+    ns_t: dict = {}
+    exec(compile(LEGACY, "legacy_torch.py", "exec"), ns_t)
+    ns_m: dict = {}
+    exec(compile(out.code, "legacy_ms.py", "exec"), ns_m)
+    t, m = ns_t["build"](), ns_m["build"]()
+    for a, b in zip(t[:3], m[:3]):
+        assert np.array_equal(a.numpy(), b.asnumpy()) and str(a.dtype).split(".")[1] == str(b.dtype).lower()
+    assert tuple(t[3]) == tuple(m[3]) and m[4] == ms.int32
+
+
+def test_a_legacy_constructor_of_a_name_is_reported():
+    diags = convert_source("import torch\n\ndef f(n):\n    return torch.FloatTensor(n)\n", "a.py").diagnostics
+    assert [(d.line, d.code) for d in diags] == [(4, "MB209")]
+
+
+def test_where_takes_a_uint8_condition_like_torch():
+    needs("torch")
+    needs("mindspore")
+    import torch
+
+    import mindspore as ms
+    import patches.mindspore as pm
+    from mindspore import mint
+
+    pm.apply("CPU")
+    cond = np.array([[1, 0, 2], [0, 0, 1]], np.uint8)
+    a, b = np.arange(6, dtype=np.float32).reshape(2, 3), -np.ones((2, 3), np.float32)
+    want = torch.where(torch.tensor(cond), torch.tensor(a), torch.tensor(b)).numpy()
+    got = mint.where(ms.Tensor(cond), ms.Tensor(a), ms.Tensor(b)).asnumpy()
+    assert np.array_equal(got, want)
