@@ -7,14 +7,13 @@ PyNative and in graph mode (mindspore.jit on the value-and-grad function).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import REPO, needs
+from ms_exec import import_file, ms_env  # noqa: F401 (ms_env: a fixture)
 from codemods import convert_source
 
 FWD_TOL, GRAD_TOL = 1e-5, 1e-4
@@ -34,29 +33,6 @@ def rel_l2(a, b) -> float:
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
 
 
-def _import_file(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def ms_env():
-    needs("mindspore")
-    needs("torch")
-    import mindspore
-
-    import patches.mindspore as pm
-
-    mindspore.set_context(mode=mindspore.PYNATIVE_MODE)
-    pm.apply()
-    yield mindspore
-    if hasattr(pm, "revert"):
-        pm.revert()
-
-
 def _inputs(kind):
     rng = np.random.default_rng(0)
     if kind == "tokens":
@@ -74,8 +50,8 @@ def _build_pair(name, tmp_path):
     assert result.diagnostics == [], [d.format() for d in result.diagnostics]
     out = tmp_path / f"converted_{name}.py"
     out.write_text(result.code)
-    torch_mod = _import_file(REPO / path, f"torch_{name}")
-    ms_mod = _import_file(out, f"ms_{name}")
+    torch_mod = import_file(REPO / path, f"torch_{name}")
+    ms_mod = import_file(out, f"ms_{name}")
     torch.manual_seed(0)
     t_model = getattr(torch_mod, cls)(**config)
     m_model = getattr(ms_mod, cls)(**config)

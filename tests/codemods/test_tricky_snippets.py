@@ -18,7 +18,6 @@ loose sibling imports, and annotations that must neither be reported nor keep `i
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -29,6 +28,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, needs
+from ms_exec import import_file, ms_env  # noqa: F401 (ms_env: a fixture)
 from codemods import convert_source
 
 TRICKY = Path(__file__).with_name("tricky")
@@ -43,32 +43,6 @@ def header(path: Path) -> dict:
     marks = {i + 1: m.group(1) for i, line in enumerate(text.splitlines())
              if (m := re.search(r"# report: (MB\d+)", line))}
     return {"expect": expect.group(1), "jit": bool(re.search(r"^# jit: yes$", text, re.M)), "marks": marks}
-
-
-def _import(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def ms_env():
-    needs("mindspore")
-    needs("torch")
-    import mindspore
-
-    import patches.mindspore as pm
-
-    try:  # MindSpore 2.10 + NumPy 2: the first scalar op fails once (shared notes, section 0)
-        mindspore.Tensor([1.0]) * 2.0
-    except SystemError:
-        pass
-    mindspore.set_context(mode=mindspore.PYNATIVE_MODE)
-    pm.apply()
-    yield mindspore
-    pm.revert()
 
 
 def _as_tuple(out):
@@ -120,7 +94,7 @@ def _pair(path: Path, tmp_path: Path):
     result = convert_source(path.read_text(encoding="utf-8"), path.name)
     out = tmp_path / f"ms_{path.stem}.py"
     out.write_text(result.code, encoding="utf-8")
-    return _import(path, f"torch_tricky_{path.stem}"), _import(out, f"ms_tricky_{path.stem}")
+    return import_file(path, f"torch_tricky_{path.stem}"), import_file(out, f"ms_tricky_{path.stem}")
 
 
 def _run_both(path, tmp_path, graph: bool):
