@@ -86,7 +86,7 @@ class _Finder(importlib.abc.MetaPathFinder):
     def _convert(self, src: Path) -> Path:
         from codemods import convert_source
 
-        result = convert_source(src.read_text(encoding="utf-8"), str(src))
+        result = convert_source(src.read_text(encoding="utf-8"), str(src), origin=src)
         self.record.files[str(src)] = result.diagnostics
         dst = self.out / src.relative_to(self.root)
         dst.parent.mkdir(parents=True, exist_ok=True)

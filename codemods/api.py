@@ -18,6 +18,7 @@ import libcst as cst
 
 from codemods.diagnostics import ConversionResult, Diagnostic
 from codemods.rules import EMITS, RULES, load_all
+from codemods.star_imports import with_inherited_imports
 from codemods.tables import load_tables
 
 # The release of the converter's behaviour, for people; caches key on `fingerprint()`, which changes
@@ -36,26 +37,41 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
-_TORCH_IMPORT = re.compile(r"^[ \t]*(?:import|from)[ \t]+torch\b|^[ \t]*import[ \t].*[ ,]torch\b", re.M)
+_TORCH_IMPORT = re.compile(r"(?:^|;)[ \t]*(?:import|from)[ \t]+(?:torch|einops)\b|^[ \t]*import[ \t].*[ ,](?:torch|einops)\b",
+                           re.M)
+# Bytes without which a file cannot need converting (the CLI copies others unread by the parser):
+# torch itself, einops (codemods/einops_imports.py), a star import (torch aliases from a sibling).
+NEEDLES = (b"torch", b"einops", b"import *")
+
+
+def may_need_conversion(data: bytes) -> bool:
+    return any(needle in data for needle in NEEDLES)
 
 
 def mentions_torch(source: str) -> bool:
-    """Cheap pre-filter: does the file import torch at all? (Others are returned untouched, unparsed.)"""
-    return "torch" in source and _TORCH_IMPORT.search(source) is not None
+    """Cheap pre-filter: does the file import torch (or einops) at all? (Others are returned untouched, unparsed.)"""
+    return ("torch" in source or "einops" in source) and _TORCH_IMPORT.search(source) is not None
 
 
-def convert_source(source: str, filename: str = "<string>", select: list[str] | None = None) -> ConversionResult:
-    """Convert torch source to MindSpore source. Files that never say "torch" are not parsed."""
+def convert_source(source: str, filename: str = "<string>", select: list[str] | None = None,
+                   origin: Path | None = None) -> ConversionResult:
+    """Convert torch source to MindSpore source. Files that never say "torch" are not parsed.
+
+    `origin`, the file's location on disk, lets relative star imports (`from .layers import *`)
+    bring in the torch aliases their siblings bind (codemods/star_imports.py).
+    """
+    original = source
+    source = with_inherited_imports(source, origin)
     if not mentions_torch(source):
-        return ConversionResult(source, False, [])
+        return ConversionResult(original, False, [])
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as e:
         diag = Diagnostic(filename, e.raw_line, e.raw_column + 1, "MB001", "syntax",
                           f"cannot parse: {e.message}", "file copied unchanged")
-        return ConversionResult(source, False, [diag])
+        return ConversionResult(original, False, [diag])
     except RecursionError:
-        return ConversionResult(source, False, [Diagnostic(filename, 1, 1, "MB001", "syntax",
+        return ConversionResult(original, False, [Diagnostic(filename, 1, 1, "MB001", "syntax",
                                                            "cannot parse: nesting too deep", "file copied unchanged")])
     load_all()
     from codemods.prescan import scan
@@ -69,10 +85,10 @@ def convert_source(source: str, filename: str = "<string>", select: list[str] | 
     try:  # a safety net, not a rule: output that does not parse would fail far from its cause
         ast.parse(code, filename)
     except SyntaxError as e:
-        return ConversionResult(source, False, [Diagnostic(
+        return ConversionResult(original, False, [Diagnostic(
             filename, 1, 1, "MB009", "converter", f"the converted code would not parse (line {e.lineno}: {e.msg})",
             "file left unconverted; please report this converter bug")])
-    return ConversionResult(code, code != source, converter.diagnostics(module))
+    return ConversionResult(code, code != original, converter.diagnostics(module, source))
 
 
 def warm() -> None:

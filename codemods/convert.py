@@ -22,7 +22,7 @@ import signal
 import sys
 from pathlib import Path
 
-from codemods.api import convert_source, rule_codes, warm
+from codemods.api import convert_source, may_need_conversion, rule_codes, warm
 from codemods.diagnostics import Diagnostic
 from codemods.report import FileOutcome, all_diagnostics, summary_line, write_reports
 from core.atomic import atomic_write_bytes, masked
@@ -116,7 +116,7 @@ def _process(src: Path, display, out: Path | None, mode: str, select) -> FileOut
         if out is not None and out != src:
             _copy(src, out)
         return FileOutcome(str(display), "copied")
-    if b"torch" not in data:
+    if not may_need_conversion(data):
         if out is not None and out != src:
             _copy(src, out)
         return FileOutcome(str(display), "unchanged")
@@ -125,7 +125,7 @@ def _process(src: Path, display, out: Path | None, mode: str, select) -> FileOut
         if out is not None and out != src:
             _copy(src, out)
         return FileOutcome(str(display), "error", [problem])
-    result = convert_source(source, str(display), select)
+    result = convert_source(source, str(display), select, origin=src)
     status = "converted" if result.changed else ("error" if any(d.code == "MB001" for d in result.diagnostics)
                                                  else "unchanged")
     diff = ""
@@ -150,7 +150,7 @@ def convert_to_stdout(src: Path, display, select) -> FileOutcome:
         return FileOutcome(str(display), "error", [io_diagnostic(display, e)])
     if problem is not None:
         return FileOutcome(str(display), "error", [problem])
-    result = convert_source(source, str(display), select)
+    result = convert_source(source, str(display), select, origin=src)
     sys.stdout.write(result.code)
     return FileOutcome(str(display), "converted" if result.changed else "unchanged", result.diagnostics)
 

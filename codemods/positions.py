@@ -12,9 +12,12 @@ tests/codemods/test_positions.py compares both on every node of real files.
 
     from codemods.positions import positions
     where = positions(module, reported_nodes)   # {node: (line, column)}, line 1-based, column 0-based
+    where = positions(module, reported_nodes, tops, source)  # tops: {node: index in module.body}
 """
 
 from __future__ import annotations
+
+import ast
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
@@ -92,10 +95,54 @@ class _State(CodegenState):
         return _Record(self, node, start_node)
 
 
-def positions(module: cst.Module, nodes) -> dict[cst.CSTNode, tuple[int, int]]:
-    """{node: (line, column)} for each of `nodes` found in `module`: where PositionProvider's range starts."""
+def positions(module: cst.Module, nodes, tops: dict | None = None, source: str | None = None
+              ) -> dict[cst.CSTNode, tuple[int, int]]:
+    """{node: (line, column)} for each of `nodes` found in `module`: where PositionProvider's range starts.
+
+    With `tops` ({node: index of the top-level statement of module.body that holds it}) and the
+    module's `source`, only those statements are printed, each from its first line, which `ast`
+    gives (a class that holds one diagnostic no longer costs printing the whole file)."""
+    nodes = list(nodes)
+    starts = statement_lines(module, source) if tops is not None and source is not None else None
+    if starts is None or any(tops.get(n) is None for n in nodes):
+        return _positions(module, module, nodes, 1)
+    out: dict = {}
+    for i in sorted({tops[n] for n in nodes}):
+        out.update(_positions(module, module.body[i], [n for n in nodes if tops[n] == i], starts[i]))
+    lost = [n for n in nodes if n not in out]  # not inside the statement it was reported in: print it all
+    if lost:
+        out.update(_positions(module, module, lost, 1))
+    return out
+
+
+def _positions(module: cst.Module, root: cst.CSTNode, nodes, first_line: int) -> dict:
     state = _State(module, nodes)
-    module._codegen(state)
+    state.line = first_line
+    root._codegen(state)
     out = dict(state.before)
     out.update(state.found)
     return {n: out[n] for n in nodes if n in out}
+
+
+def statement_lines(module: cst.Module, source: str) -> list[int] | None:
+    """The line each top-level statement's code starts on (its leading blank/comment lines included),
+    from `ast`; None when ast's statements do not pair up with libcst's."""
+    try:
+        body = ast.parse(source).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    starts, k = [], 0
+    for stmt in module.body:
+        if k >= len(body):
+            return None
+        node = body[k]
+        k += len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
+        first, lead = node.lineno, len(stmt.leading_lines)
+        decorators = getattr(stmt, "decorators", ())
+        if decorators:
+            if not getattr(node, "decorator_list", None):
+                return None
+            first = min(first, *(d.lineno for d in node.decorator_list))
+            lead += len(decorators[0].leading_lines)
+        starts.append(first - lead)
+    return starts if k == len(body) else None

@@ -18,6 +18,7 @@ import libcst as cst
 
 from codemods import cstutil
 from codemods.diagnostics import Diagnostic
+from codemods.einops_imports import convert_einops_import
 from codemods.names import Names, build, dotted, head
 from codemods.positions import positions
 from codemods.prescan import SelectiveTransformer, scan
@@ -49,6 +50,9 @@ class Converter(SelectiveTransformer):
         self.filename = filename
         self.select = tuple(select) if select else None
         self.reports: list[tuple] = []  # (original node, code, api, reason, suggestion, level)
+        self.report_tops: dict = {}  # reported node -> index of its top-level statement (None: unknown)
+        self._tops: dict = {}  # id of each top-level statement -> its index in Module.body
+        self.top_index = None
         self.refs: dict = {}  # claimed dotted torch reference -> qualified name
         self.calls: dict = {}  # call whose func is a torch reference -> qualified name
         self.skip: set = set()  # Names/Attributes that are not references to convert
@@ -79,7 +83,15 @@ class Converter(SelectiveTransformer):
         return self.names.render(target)
 
     def report(self, code, api, reason, suggestion="", level="error", node=None):
-        self.reports.append((node or self.current, code, api, reason, suggestion, level))
+        node = node or self.current
+        self.reports.append((node, code, api, reason, suggestion, level))
+        self.report_tops.setdefault(node, self.top_index)
+
+    def on_visit(self, node):
+        index = self._tops.get(id(node))
+        if index is not None:  # a top-level statement: what is reported in it is printed from its line
+            self.top_index = index
+        return super().on_visit(node)
 
     def _apply(self, rules: dict, key: str, original, updated):
         """The result of the selected rule `rules` keys by `key` on updated; updated when none applies."""
@@ -90,12 +102,13 @@ class Converter(SelectiveTransformer):
         result = rule.fn(self, updated)
         return updated if result is None else result
 
-    def diagnostics(self, module: cst.Module) -> list[Diagnostic]:
+    def diagnostics(self, module: cst.Module, source: str | None = None) -> list[Diagnostic]:
         if not self.reports:
             return []
         # codemods.positions: libcst's PositionProvider's numbers, for the reported nodes only (the provider
-        # walks and re-prints the whole tree: 43% of converting a transformers file that has a diagnostic)
-        where = positions(module, [r[0] for r in self.reports])
+        # walks and re-prints the whole tree: 43% of converting a transformers file that has a diagnostic),
+        # printing only the top-level statements that hold them
+        where = positions(module, [r[0] for r in self.reports], self.report_tops, source)
         out = []
         for node, code, api, reason, suggestion, level in self.reports:
             pos = where.get(node)
@@ -106,6 +119,7 @@ class Converter(SelectiveTransformer):
     # -- imports -----------------------------------------------------------------------------
     def visit_Module(self, node):
         self.enclosing.append(node)
+        self._tops = {id(stmt): i for i, stmt in enumerate(node.body)}
         if self.local is None:
             self.local = scan(node, self.triggers(self.tables))[1]
         for stmt in node.body:
@@ -121,7 +135,7 @@ class Converter(SelectiveTransformer):
         return isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar)
 
     def _visit_import(self, node):
-        self._report_torch_only_library(node)
+        convert_einops_import(self, node)
         if node not in self.top_imports and self.names.record(node, top_level=False):
             if self._star(node):
                 self.report("MB002", "from torch import *", "star imports cannot be resolved", "import names explicitly", node=node)
@@ -132,23 +146,33 @@ class Converter(SelectiveTransformer):
     visit_Import = _visit_import
     visit_ImportFrom = _visit_import
 
-    def _report_torch_only_library(self, node):
-        """A library that works on torch tensors only (einops: no MindSpore backend) fails at run time on
-        MindSpore; say so at its import rather than let the converted file fail far from here."""
-        if isinstance(node, cst.ImportFrom):
-            modules = [dotted(node.module)] if node.module is not None and not node.relative else []
-        else:
-            modules = [dotted(alias.name) for alias in node.names]
-        for module in modules:
-            if module and (module == "einops" or module.startswith("einops.")) and self.selected("MB003"):
-                self.report("MB003", module, "einops has no MindSpore backend: rearrange/repeat/reduce and "
-                            "einops.layers.torch fail on MindSpore tensors", "write the pattern as "
-                            "reshape/permute/expand (x.reshape(...), x.permute(...))", node=node)
-
     def _leave_import(self, original, updated):
         if original not in self.nested_torch:
             return updated
-        return self._without_torch(updated) or cst.RemovalSentinel.REMOVE
+        return self._without_torch(updated) or self._nested_mapped(original) or cst.RemovalSentinel.REMOVE
+
+    def _nested_mapped(self, node):
+        """A nested `from torch import _assert` (timm's `try:` re-export) keeps binding the names that
+        have a MindSpore target: `from backends.mindspore.compat import _assert`. Unmapped names are
+        dropped; their uses are reported where they stand."""
+        if not isinstance(node, cst.ImportFrom) or isinstance(node.names, cst.ImportStar):
+            return None
+        module = dotted(node.module)
+        aliases = []
+        for alias in node.names:
+            target = self.names._binding_target(f"{module}.{alias.name.value}")
+            if target and "." in target:
+                local = alias.asname.name.value if alias.asname else alias.name.value
+                parent, _, name = target.rpartition(".")
+                aliases.append((parent, name, local))
+        if not aliases:
+            return None
+        by_module: dict[str, list] = {}
+        for parent, name, local in aliases:
+            by_module.setdefault(parent, []).append(
+                cst.ImportAlias(cst.Name(name), asname=None if name == local else cst.AsName(cst.Name(local))))
+        return cst.FlattenSentinel([cst.ImportFrom(module=cst.parse_expression(parent), names=names)
+                                    for parent, names in by_module.items()])
 
     @staticmethod
     def _without_torch(node):
@@ -416,6 +440,11 @@ class Converter(SelectiveTransformer):
             return self.names.keep_torch(q)
         if q in self.tables.modules and self.tables.modules[q]:
             return self.render(self.tables.modules[q])
+        if entry is None and (q == "torch" or q in self.tables.modules) and self.selected("MB002"):
+            self.report("MB002", q, "a torch module used as a value (getattr(torch, name), passed to a function): "
+                        "its members cannot be translated one by one", "name the API itself "
+                        "(torch.float32, torch.nn.functional.relu)", node=node)
+            return self.names.keep_torch(q)
         return self._untranslated(node, q, entry)
 
     # -- calls -------------------------------------------------------------------------------
@@ -455,6 +484,7 @@ class Converter(SelectiveTransformer):
             if rest:
                 return updated.with_changes(func=self.render(entry.to + rest))
             call = cstutil.rename_keywords(cstutil.drop_keywords(updated, entry.drop), entry.rename)
+            call = self._mapped_double_star(call, entry)
             if entry.sizes == "varargs":
                 call = call.with_changes(args=cstutil.sizes_to_tuple(list(call.args)))
             return call.with_changes(func=self.render(entry.to))
@@ -463,6 +493,18 @@ class Converter(SelectiveTransformer):
         if rule is not None:
             self.report("MB002", q, "this call form is not converted", node=original)
         return updated.with_changes(func=self._untranslated(original, q, entry, rule_call=rule is not None))
+
+    def _mapped_double_star(self, call, entry):
+        """`f(a, **kw)`: the keywords the table drops or renames may hide in `kw`; edit it at run time."""
+        if not any(a.star == "**" for a in call.args) or not (entry.drop or entry.rename):
+            return call
+        edit = [cst.Arg(cst.parse_expression(repr(tuple(entry.drop))))]
+        if entry.rename:
+            edit.append(cst.Arg(cst.parse_expression(repr(dict(entry.rename)))))
+        helper = self.render("backends.mindspore.compat.mapped_kwargs")
+        return call.with_changes(args=[
+            a.with_changes(value=cst.Call(helper, [cst.Arg(a.value), *edit])) if a.star == "**" else a
+            for a in call.args])
 
     def _method_call(self, original, updated):
         func = updated.func

@@ -12,6 +12,9 @@ tests/codemods/test_api_outputs.py (the torch snippet converted, run on MindSpor
 from __future__ import annotations
 
 import math
+import numbers
+
+import numpy
 
 import mindspore
 from mindspore import mint, nn, ops
@@ -22,10 +25,103 @@ F = mint.nn.functional
 __all__ = ["Buffer", "get_default_dtype", "is_tracing", "mark_static_address",
            "_calculate_fan_in_and_fan_out", "isin", "bucketize", "take_along_dim", "clamp_max", "scalar_tensor",
            "unravel_index", "pad_sequence", "solve_triangular", "max_pool1d", "LeakyReLU", "Softplus", "MaxPool1d",
-           "gumbel_softmax", "hann_window", "kaiser_window", "broadcast_tensors", "inf", "nan", "pi", "e"]
+           "gumbel_softmax", "hann_window", "kaiser_window", "broadcast_tensors", "inf", "nan", "pi", "e",
+           "mapped_kwargs", "_assert", "legacy_tensor", "set_data", "is_scripting", "is_compiling",
+           "is_autocast_enabled", "is_grad_enabled", "are_deterministic_algorithms_enabled", "unchanged",
+           "device_count", "current_device"]
 inf, nan, pi, e = math.inf, math.nan, math.pi, math.e  # torch.inf, torch.nan, torch.pi, torch.e
 
-# torch.nn.Buffer: MindSpore's own port (Cell.__setattr__ registers it; `persistent=` honoured).
+
+
+def is_scripting():
+    """torch.jit.is_scripting: no TorchScript here."""
+    return False
+
+
+def is_compiling():
+    """torch.compiler.is_compiling / is_exporting: no torch.compile or torch.export here."""
+    return False
+
+
+def is_autocast_enabled(device_type=None):
+    """torch.is_autocast_enabled: MindSpore has no autocast context (mixed precision is set per run)."""
+    return False
+
+
+def is_grad_enabled():
+    """torch.is_grad_enabled: MindSpore differentiates functionally (value_and_grad); outside of it nothing
+    records a graph, and `with torch.no_grad()` blocks are dropped by the converter (MB404)."""
+    return True
+
+
+def are_deterministic_algorithms_enabled():
+    """torch.are_deterministic_algorithms_enabled: MindSpore's `deterministic` context switch."""
+    return mindspore.get_context("deterministic") == "ON"
+
+
+def unchanged(fn):
+    """torch.jit.script_if_tracing: a decorator that changes nothing outside torch's tracer."""
+    return fn
+
+
+def device_count():
+    """torch.cuda.device_count: the accelerators MindSpore's device target has (0 on CPU, as torch on a
+    host without CUDA)."""
+    target = mindspore.get_context("device_target")
+    return 0 if target == "CPU" else mindspore.hal.device_count(target)
+
+
+def current_device():
+    """torch.cuda.current_device: the device id MindSpore runs on."""
+    return mindspore.get_context("device_id")
+
+
+def mapped_kwargs(kwargs, drop=(), rename=None):
+    """A `**kwargs` argument of a mapped call, with the table's keyword edits applied at run time.
+
+    `nn.Linear(a, b, **dd)` with `dd = {"device": d, "dtype": t}` (timm's factory kwargs): the
+    converter drops `device=` from a call it can see, but not from a mapping it cannot, so it
+    writes `mint.nn.Linear(a, b, **compat.mapped_kwargs(dd, drop=("device", ...)))`.
+    """
+    rename = rename or {}
+    return {rename.get(k, k): v for k, v in kwargs.items() if k not in drop}
+
+
+def _assert(condition, message):
+    """torch._assert: a plain assert that symbolic tracing could see (there is none here)."""
+    assert condition, message
+
+
+def legacy_tensor(*args, dtype):
+    """torch.LongTensor(x) and the other legacy typed constructors, told apart at run time as torch does:
+    integers are sizes (torch leaves the values uninitialised; zeros here), one sequence, array or
+    tensor is data, nothing is an empty tensor."""
+    if not args:
+        return mint.zeros((0,), dtype=dtype)
+    if all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
+        return mint.zeros(tuple(int(a) for a in args), dtype=dtype)
+    if len(args) != 1:
+        raise TypeError(f"legacy tensor constructor: expected sizes or one sequence, got {args!r}")
+    data = args[0]
+    if isinstance(data, mindspore.Tensor):
+        return data.astype(dtype)
+    return mindspore.Tensor(numpy.asarray(data), dtype=dtype)
+
+
+def set_data(tensor, value):
+    """`tensor.uniform_(a, b)` and the other in-place initialisations (codemods/rules/init.py) when
+    the target may be a Parameter (set_data) or a plain tensor (written in place: assign_value).
+    Returns the target, as torch's in-place methods do."""
+    if isinstance(tensor, mindspore.Parameter):
+        return tensor.set_data(value)
+    if getattr(value, "init", None) is not None:  # an initializer's lazy tensor
+        value = value.init_data()
+    tensor.assign_value(value.astype(tensor.dtype))
+    return tensor
+
+
+# torch.nn.Buffer: MindSpore's own port. Cell.__setattr__ registers it but drops `persistent=False`
+# (MindSpore 2.10: it stays in Cell.state_dict()); backends/mindspore/state.py reads the flag itself.
 Buffer = _Buffer
 
 

@@ -69,17 +69,19 @@ def _cached(out: Path, meta: Path) -> list[str] | None:
 def converted_source(path: Path) -> tuple[Path, list[str]]:
     """Return (cached converted file, blocking diagnostics) for one torch source file."""
     import codemods
+    from codemods.star_imports import with_inherited_imports
 
     source = path.read_text(encoding="utf-8")
     converter = codemods.fingerprint()
-    key = hashlib.sha256(f"{converter}\0{path.resolve()}\0{source}".encode()).hexdigest()[:24]
+    inherited = with_inherited_imports(source, path)  # a sibling's torch imports are part of the input
+    key = hashlib.sha256(f"{converter}\0{path.resolve()}\0{inherited}".encode()).hexdigest()[:24]
     out = cache_dir() / f"{path.stem}-{key}.py"
     meta = out.with_suffix(".json")
     blocking = _cached(out, meta)
     if blocking is not None:
         STATS.cached.append(str(path))
         return out, blocking
-    result = codemods.convert_source(source, filename=str(path))
+    result = codemods.convert_source(source, filename=str(path), origin=path)
     blocking = [d.format() for d in result.diagnostics if d.level == "error"]
     code = result.code.encode()
     atomic_write_bytes(out, code)

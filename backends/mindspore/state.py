@@ -32,7 +32,9 @@ class ParameterIndex:
                 self._first_key.setdefault(id(p), key)
             non_persistent = getattr(cell, "_non_persistent_buffers_set", set())
             for name, b in getattr(cell, "_buffers", {}).items():
-                if b is not None and name not in non_persistent:
+                # `self.x = Buffer(t, persistent=False)`: MindSpore 2.10's Cell.__setattr__ registers
+                # it as persistent (it drops the flag), but the Buffer keeps it
+                if b is not None and name not in non_persistent and getattr(b, "persistent", True) is not False:
                     self.entries[base + name] = (cell, name)
 
     def key_of(self, param) -> str:

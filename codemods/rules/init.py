@@ -1,5 +1,8 @@
 """MB107/MB108: in-place initialisation -> `p.set_data(initializer(Init(...), p.shape, p.dtype))`.
 
+A bare name as the target (`def init_(tensor): tensor.uniform_(-s, s)`, `for p in params: ...`) may
+be a Parameter or a plain tensor, which has no set_data: `compat.set_data(tensor, ...)` picks at run time.
+
 MindSpore has no in-place random fills on CPU (zero_/normal_/uniform_ kernels are missing), and
 its idiom is an Initializer written into the Parameter with set_data. Defaults are spelled out
 where MindSpore's differ from torch's (Normal's sigma defaults to 0.01, torch's std to 1.0).
@@ -77,10 +80,13 @@ def _set_data(ctx, target, init: str, spec, call: cst.Call, first: int) -> cst.C
     dtype = cst.Attribute(value=target, attr=cst.Name("dtype"))
     value = cst.Call(func=ctx.render(INIT + "initializer"),
                      args=cstutil.clean([cst.Arg(init_call), cst.Arg(shape), cst.Arg(dtype)]))
+    if isinstance(target, cst.Name):  # `def init_(tensor): tensor.uniform_(..)`: a Parameter or a plain tensor
+        return cst.Call(func=ctx.render("backends.mindspore.compat.set_data"), args=[cst.Arg(target), cst.Arg(value)])
     return cst.Call(func=cst.Attribute(value=target, attr=cst.Name("set_data")), args=[cst.Arg(value)])
 
 
-_EMITS = tuple(sorted({_qualified(i) for i, _ in NN_INIT.values()} | {INIT + "initializer", "mindspore.Parameter.set_data"}))
+_EMITS = tuple(sorted({_qualified(i) for i, _ in NN_INIT.values()} | {
+    INIT + "initializer", "mindspore.Parameter.set_data", "backends.mindspore.compat.set_data"}))
 
 
 @call_rule(*(f"torch.nn.init.{n}" for n in NN_INIT), code="MB107",

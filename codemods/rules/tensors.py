@@ -163,28 +163,23 @@ _LEGACY_TENSOR_DTYPES = {"FloatTensor": "float32", "DoubleTensor": "float64", "H
 
 @call_rule(*(f"torch.{name}" for name in _LEGACY_TENSOR_DTYPES), code="MB209",
            summary="torch.LongTensor([1, 2]) / torch.FloatTensor(2, 3) -> mindspore.Tensor([1, 2], dtype=mindspore.int64) "
-                   "/ mint.zeros((2, 3), dtype=mindspore.float32); an argument that may be data or a size is reported",
-           emits=("mindspore.Tensor", "mindspore.mint.zeros"))
+                   "/ mint.zeros((2, 3), dtype=mindspore.float32); torch.LongTensor(name) -> "
+                   "compat.legacy_tensor(name, dtype=mindspore.int64), which tells data from sizes at run time as torch does",
+           emits=("mindspore.Tensor", "mindspore.mint.zeros", "backends.mindspore.compat.legacy_tensor"))
 def legacy_tensor_constructor(ctx, call):
     dtype = ctx.render("mindspore." + _LEGACY_TENSOR_DTYPES[ctx.qualified.rpartition(".")[2]])
-    args = list(call.args)
-    if not args or any(a.keyword is not None or a.star for a in args):
-        return _ambiguous(ctx, dtype)
+    args = [a for a in call.args if a.keyword is None or a.keyword.value != "device"]
     data = (cst.List, cst.Tuple, cst.ListComp)
-    if len(args) == 1 and (isinstance(args[0].value, data) or _is_list_call(args[0].value)):
+    plain = args and not any(a.keyword is not None or a.star for a in args)
+    if plain and len(args) == 1 and (isinstance(args[0].value, data) or _is_list_call(args[0].value)):
         return cst.Call(func=ctx.render("mindspore.Tensor"), args=[cst.Arg(args[0].value), _dtype_arg(dtype)])
-    if all(isinstance(a.value, cst.Integer) for a in args):  # sizes; torch leaves the values uninitialised
+    if plain and all(isinstance(a.value, cst.Integer) for a in args):  # sizes; torch leaves the values uninitialised
         sizes = cst.Tuple([cst.Element(a.value) for a in args] if len(args) > 1 else [cst.Element(args[0].value,
                                                                                                      comma=cst.Comma())])
         return cst.Call(func=ctx.render("mindspore.mint.zeros"), args=[cst.Arg(sizes), _dtype_arg(dtype)])
-    return _ambiguous(ctx, dtype)  # a name: data or a size cannot be told apart from the source
-
-
-def _ambiguous(ctx, dtype) -> None:
-    spelled = cst.Module([]).code_for_node(dtype)
-    ctx.report("MB209", ctx.qualified, "the argument may be data or a size (legacy typed tensor constructor)",
-               f"write mindspore.Tensor(data, dtype={spelled}) or mint.zeros(size, dtype={spelled})")
-    return None
+    # a name (data or a size?), *sizes, or no argument: decided at run time, the way torch decides
+    args = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in args]
+    return cst.Call(func=ctx.render("backends.mindspore.compat.legacy_tensor"), args=[*args, _dtype_arg(dtype)])
 
 
 def _is_list_call(node) -> bool:

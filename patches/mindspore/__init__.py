@@ -75,6 +75,10 @@ WRAPPERS = {_F + "interpolate": "patches.mindspore.resample:interpolate_wrapper"
 TENSOR_METHODS = {_T + n: _TM + n for n in (
     "clone", "zero_", "fill_", "masked_fill_", "normal_", "uniform_", "repeat", "roll", "new_full")}
 MISSING_METHODS = {_T + "detach": _TM + "detach"}  # absent in MindSpore 2.10: created by the patch
+# x[:, ::2, ::2]: StridedSliceGrad fails for a step on an interior axis (Parameter is no Tensor subclass).
+TENSOR_WRAPPERS = {t + "__getitem__": _TM + "getitem_wrapper" for t in (_T, "mindspore.Parameter.")}
+# torch's Conv2d/Conv3d(stride=[2]): a 1-element stride/padding/dilation (every device target).
+LAYER_INIT_WRAPPERS = {_NN + n + ".__init__": _L + "conv_sizes_wrapper" for n in ("Conv2d", "Conv3d")}
 
 CONDITION = Condition.device_target("CPU", "GPU")
 
@@ -86,12 +90,19 @@ def _register() -> None:
         MANAGER.register(target, new, name=target.removeprefix("mindspore."), condition=CONDITION, group=GROUP)
     for target, wrap in WRAPPERS.items():
         MANAGER.register(target, wrapper=wrap, name=target.removeprefix("mindspore."), condition=CONDITION, group=GROUP)
+    for target, wrap in TENSOR_WRAPPERS.items():
+        MANAGER.register(target, wrapper=wrap, name=target.removeprefix("mindspore."), condition=CONDITION, group=GROUP,
+                         note="PyNative only")
     for target, new in {**TENSOR_METHODS, **MISSING_METHODS}.items():
         MANAGER.register(target, new, name=target.removeprefix("mindspore."), condition=CONDITION, group=GROUP,
                          create_dummy=target in MISSING_METHODS, note="PyNative only")
-    from patches.mindspore import cell_methods  # torch.nn.Module methods on nn.Cell, every device target
+    for target, wrap in LAYER_INIT_WRAPPERS.items():
+        MANAGER.register(target, wrapper=wrap, name=target.removeprefix("mindspore.") + "(1-element sizes)",
+                         group=GROUP, note="accepts torch's stride=[s]; all device targets")
+    from patches.mindspore import cell_methods, layer_kwargs  # every device target
 
-    cell_methods.register(MANAGER, GROUP)
+    cell_methods.register(MANAGER, GROUP)  # torch.nn.Module methods on nn.Cell
+    layer_kwargs.register(MANAGER, GROUP)  # mint.nn layers accept torch's device=/inplace=
 
 
 def apply(device_target: str | None = None) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import mindspore as ms
 from mindspore import ops
 
+from patches.mindspore.args import ntuple as _ntuple
 from patches.mindspore.nn_extra import reflect_pad as _reflect_pad
 
 _cast = ops.cast
@@ -234,12 +235,11 @@ def mish(input):
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    stride, dilation = _ntuple(stride, 2), _ntuple(dilation, 2)  # torch: stride=(2,) means (2, 2)
     if isinstance(padding, str):
         out = _conv2d(input, weight, None, stride, padding, 0, dilation, groups)
     else:
-        if isinstance(padding, int):
-            padding = (padding, padding)
-        out = _conv2d(input, weight, None, stride, "pad", tuple(padding), dilation, groups)
+        out = _conv2d(input, weight, None, stride, "pad", _ntuple(padding, 2), dilation, groups)
     if bias is not None:
         out = out + _reshape(bias, (1, -1, 1, 1))
     return out

@@ -96,3 +96,40 @@ def upsampling_nearest2d_construct(self, input):
 def upsampling_bilinear2d_construct(self, input):
     # torch's UpsamplingBilinear2d is interpolate(..., mode="bilinear", align_corners=True)
     return mint.nn.functional.interpolate(input, self.size, self.scale_factor, "bilinear", True)
+
+
+# ---- Conv2d/Conv3d(stride=[2]): torch takes a 1-element size for every dim ----------------------
+# torch's Conv2d/Conv3d run stride, padding and dilation through _pair/_triple, which keep a
+# 1-element list as a 1-tuple, and F.conv2d/conv3d then use that one value for every spatial dim.
+# EfficientNet passes stride=[s] (efficientnet_pytorch/utils.py `stride=[int(options['s'][0])]`).
+# mint.nn.Conv2d/Conv3d reject it at __init__ ("When expanding an sequence to tuple, input sequence
+# dimension must be 2, but got [1]"); mint.nn.Conv1d, ConvTranspose2d and the pooling layers accept
+# it (measured). The wrapper passes such a value on as the plain int; the layer then stores it as
+# MindSpore does, expanded ((2, 2) where torch keeps (2,)); the convolution is the same.
+
+ONE_FOR_ALL = ("stride", "padding", "dilation")  # kernel_size=[k] gives torch a 3-D weight: not accepted either
+
+
+def conv_sizes_wrapper(init):
+    """wrapper(Conv.__init__) -> __init__ taking torch's 1-element stride/padding/dilation."""
+    import functools
+    import inspect
+
+    names = [n for n in inspect.signature(init).parameters][1:]  # after self
+    where = {n: names.index(n) for n in ONE_FOR_ALL if n in names}
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        args = list(args)
+        for name, i in where.items():
+            if i < len(args):
+                args[i] = _one(args[i])
+            elif name in kwargs:
+                kwargs[name] = _one(kwargs[name])
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
+def _one(v):
+    return v[0] if isinstance(v, (list, tuple)) and len(v) == 1 and isinstance(v[0], int) else v

@@ -507,6 +507,17 @@ CASES = [
     C("torch.e", "torch.e"),
     C("torch.jit.is_tracing", "torch.jit.is_tracing()"),
     C("torch._dynamo.mark_static_address", "torch._dynamo.mark_static_address(x)"),
+    C("torch._assert", "(torch._assert(x.shape[0] == 2, 'batch'), x)[1]"),
+    C("torch.jit.is_scripting", "torch.jit.is_scripting()"),
+    C("torch.compiler.is_compiling", "torch.compiler.is_compiling()"),
+    C("torch.compiler.is_exporting", "torch.compiler.is_exporting()"),
+    C("torch._dynamo.is_compiling", "torch._dynamo.is_compiling()"),
+    C("torch.is_autocast_enabled", "torch.is_autocast_enabled()"),
+    C("torch.is_autocast_cpu_enabled", "torch.is_autocast_cpu_enabled()"),
+    C("torch.is_grad_enabled", "torch.is_grad_enabled()"),
+    C("torch.are_deterministic_algorithms_enabled", "torch.are_deterministic_algorithms_enabled()"),
+    C("torch.jit.script_if_tracing", "torch.jit.script_if_tracing(lambda a: a * 2)(x)"),
+    C("torch.cuda.device_count", "torch.cuda.device_count()"),  # 0 on both CPU hosts
     C("torch.nn.init._calculate_fan_in_and_fan_out", "torch.nn.init._calculate_fan_in_and_fan_out(img)"),
 ]
 
@@ -517,6 +528,7 @@ RULE_REWRITTEN = frozenset({"torch.square"})
 # Table entries with no case yet (and not `unsupported`): the coverage test keeps this exact.
 UNTESTED = frozenset("""
 torch.polar
+torch.cuda.current_device
 torch.nn.functional.conv3d torch.nn.functional.conv_transpose2d torch.nn.functional.cosine_embedding_loss
 torch.nn.functional.dropout2d torch.nn.functional.grid_sample torch.nn.functional.max_unpool2d
 torch.nn.functional.prelu
