@@ -21,6 +21,7 @@ from codemods.diagnostics import Diagnostic
 from codemods.einops_imports import convert_einops_import
 from codemods.names import Names, build, dotted, head
 from codemods.positions import positions
+from codemods.rules import train_step
 from codemods.prescan import SelectiveTransformer, scan
 from codemods.rules import ATTRIBUTE_RULES, CALL_RULES, DEF_RULES, METHOD_RULES, WRAPPER_RULES, load_all
 
@@ -53,6 +54,8 @@ class Converter(SelectiveTransformer):
         self.report_tops: dict = {}  # reported node -> index of its top-level statement (None: unknown)
         self._tops: dict = {}  # id of each top-level statement -> its index in Module.body
         self.top_index = None
+        self.backward_pending: dict = {}  # id(loss.backward() call) -> original call, for rules/train_step.py
+        self.module_level_training = False  # a backward() rewritten at module level: an entry script
         self.refs: dict = {}  # claimed dotted torch reference -> qualified name
         self.calls: dict = {}  # call whose func is a torch reference -> qualified name
         self.skip: set = set()  # Names/Attributes that are not references to convert
@@ -204,9 +207,28 @@ class Converter(SelectiveTransformer):
     def leave_IndentedBlock(self, original, updated):
         if not updated.body:  # its only statement was a torch import
             return updated.with_changes(body=[cst.SimpleStatementLine([cst.Pass()])])
+        if self.backward_pending:  # loss.backward() statements: the loss computation becomes a function
+            scope = self._block_scope()
+            body = train_step.rewrite_block(self, list(updated.body), scope)
+            if body is not None:
+                self.module_level_training |= scope == "module"
+                return updated.with_changes(body=body)
         return updated
 
+    def _block_scope(self) -> str:
+        if self.scopes and self.scopes[-1][0] == "class":
+            return "class"
+        return "function" if any(kind == "def" for kind, _ in self.scopes) else "module"
+
     def leave_Module(self, original, updated):
+        if self.backward_pending:
+            body = train_step.rewrite_block(self, list(updated.body), "module")
+            if body is not None:
+                updated = updated.with_changes(body=body)
+                self.module_level_training = True
+            for node in self.backward_pending.values():  # not a statement of any block we saw
+                train_step.report(self, node, "this backward() is not a statement of a block")
+            self.backward_pending.clear()
         body, insert_at, leading = [], None, ()
         for stmt in updated.body:
             if isinstance(stmt, cst.SimpleStatementLine) and any(s in self.top_torch for s in stmt.body):
@@ -220,6 +242,8 @@ class Converter(SelectiveTransformer):
                 continue
             body.append(stmt)
         lines = [_statement(line) for line in self.names.import_lines()]
+        if self._is_entry_script(original):  # readies MindSpore before any of the script's code runs
+            lines.insert(0, _statement("import backends.mindspore.script  # device, PyNative, kernel fallbacks"))
         if lines:
             if insert_at is None:
                 insert_at = self._after_leading_imports(body)
@@ -239,6 +263,14 @@ class Converter(SelectiveTransformer):
                     merged.pop(0)
             body[insert_at] = first.with_changes(leading_lines=merged)
         return updated.with_changes(body=body)
+
+    def _is_entry_script(self, module: cst.Module) -> bool:
+        """A script people run (a `__main__` block, or training at module level) that is not ready yet."""
+        if not (self.module_level_training or any(_is_main_guard(s) for s in module.body)):
+            return False
+        return not any(isinstance(small, cst.Import) and any(dotted(a.name) == "backends.mindspore.script"
+                                                             for a in small.names)
+                       for stmt in module.body if isinstance(stmt, cst.SimpleStatementLine) for small in stmt.body)
 
     @staticmethod
     def _is_import_line(stmt) -> bool:
@@ -539,6 +571,16 @@ class Converter(SelectiveTransformer):
             if args is not before:
                 return updated.with_changes(args=args)
         return updated
+
+
+def _is_main_guard(stmt) -> bool:
+    """`if __name__ == "__main__":`"""
+    if not isinstance(stmt, cst.If) or not isinstance(stmt.test, cst.Comparison):
+        return False
+    test = stmt.test
+    sides = [test.left] + [c.comparator for c in test.comparisons]
+    return any(isinstance(x, cst.Name) and x.value == "__name__" for x in sides) and \
+        any(isinstance(x, cst.SimpleString) and x.evaluated_value == "__main__" for x in sides)
 
 
 def _keep_parens(call: cst.Call, new):

@@ -14,23 +14,39 @@ from codemods.rules import attribute_rule, call_rule, describe, method_rule, wra
 GRAD_HINT = "loss, grads = mindspore.value_and_grad(loss_fn, None, optimizer.parameters)(*batch); optimizer(grads)"
 NO_GRAD = ("torch.no_grad", "torch.inference_mode", "torch.enable_grad", "torch.set_grad_enabled",
            "torch.autograd.no_grad", "torch.autocast", "torch.cuda.amp.autocast", "torch.amp.autocast")
-JIT = ("torch.jit.script", "torch.jit.trace", "torch.compile", "torch.jit.ignore", "torch.jit.unused")
+JIT = ("torch.jit.script", "torch.jit.trace", "torch.compile", "torch.jit.ignore", "torch.jit.unused",
+       "torch.compiler.disable")
 
 describe("MB405", "torch.compile(model) / @torch.jit.script -> model / no decorator (reported)")
 describe("MB410", "torch.optim.AdamW(...) -> mindspore.experimental.optim.AdamW(...) (torch semantics)")
 describe("MB411", "torch.manual_seed(0) -> mindspore.set_seed(0)")
 
 
-@method_rule("backward", code="MB401", summary="loss.backward() -> reported (functional autograd)")
+@method_rule("backward", code="MB401", summary="loss.backward() as a statement -> moved to the block pass "
+             "(rules/train_step.py); in an expression or with arguments: reported")
 def backward(ctx, call):
-    ctx.report("MB401", "Tensor.backward", "MindSpore has no tape-based backward", GRAD_HINT)
+    if ctx.current in ctx.statement_calls and not call.args:
+        ctx.backward_pending[id(call)] = ctx.current  # rewritten (or reported) with its block
+        return None
+    ctx.report("MB401", "Tensor.backward", "MindSpore has no tape-based backward; only a plain "
+               "`loss.backward()` statement is rewritten", GRAD_HINT)
     return None
 
 
-@method_rule("zero_grad", code="MB402", summary="optimizer.zero_grad() -> reported (gradients are not accumulated)")
+@method_rule("zero_grad", code="MB402", summary="optimizer.zero_grad() / model.zero_grad() -> "
+             "compat_train.zero_grad(optimizer) (clears the gradients compat_train.backward stored)",
+             emits=("backends.mindspore.compat_train.zero_grad",))
 def zero_grad(ctx, call):
-    ctx.report("MB402", "Optimizer.zero_grad", "MindSpore optimizers take gradients as an argument", GRAD_HINT)
-    return None
+    return cst.Call(ctx.render("backends.mindspore.compat_train.zero_grad"),
+                    [cst.Arg(call.func.value), *call.args])
+
+
+@method_rule("step", code="MB407", summary="x.step() -> compat_train.step(x): an optimizer applies the stored "
+             "gradients, anything else (an lr scheduler) steps itself", emits=("backends.mindspore.compat_train.step",))
+def step(ctx, call):
+    if call.args:
+        return None  # scaler.step(optimizer) (compat_train.GradScaler), env.step(action): not an optimizer step
+    return cst.Call(ctx.render("backends.mindspore.compat_train.step"), [cst.Arg(call.func.value)])
 
 
 @attribute_rule("grad", code="MB403", summary="p.grad -> reported: MindSpore returns gradients from value_and_grad")

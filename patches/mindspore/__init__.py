@@ -99,10 +99,11 @@ def _register() -> None:
     for target, wrap in LAYER_INIT_WRAPPERS.items():
         MANAGER.register(target, wrapper=wrap, name=target.removeprefix("mindspore.") + "(1-element sizes)",
                          group=GROUP, note="accepts torch's stride=[s]; all device targets")
-    from patches.mindspore import cell_methods, layer_kwargs  # every device target
+    from patches.mindspore import cell_methods, layer_kwargs, tensor_api  # every device target
 
     cell_methods.register(MANAGER, GROUP)  # torch.nn.Module methods on nn.Cell
     layer_kwargs.register(MANAGER, GROUP)  # mint.nn layers accept torch's device=/inplace=
+    tensor_api.register(MANAGER, GROUP)  # f"{loss:.4f}" on a 0-d tensor
 
 
 def apply(device_target: str | None = None) -> list[str]:

@@ -518,6 +518,11 @@ CASES = [
     C("torch.are_deterministic_algorithms_enabled", "torch.are_deterministic_algorithms_enabled()"),
     C("torch.jit.script_if_tracing", "torch.jit.script_if_tracing(lambda a: a * 2)(x)"),
     C("torch.cuda.device_count", "torch.cuda.device_count()"),  # 0 on both CPU hosts
+    # GradScaler in fp32 (disabled, as on CPU): scale() is the identity; its step/update are exercised by
+    # tests/codemods/test_train_step.py, which also compares clip_grad_norm_'s norms with torch's
+    C("torch.amp.GradScaler", "torch.amp.GradScaler('cpu', enabled=False).scale(x)"),
+    C("torch.cuda.amp.GradScaler", "torch.cuda.amp.GradScaler(enabled=False).scale(x)"),
+    C("torch.GradScaler", "torch.GradScaler('cpu', enabled=False).scale(x)"),
     C("torch.nn.init._calculate_fan_in_and_fan_out", "torch.nn.init._calculate_fan_in_and_fan_out(img)"),
 ]
 
@@ -529,6 +534,7 @@ RULE_REWRITTEN = frozenset({"torch.square"})
 UNTESTED = frozenset("""
 torch.polar
 torch.cuda.current_device
+torch.nn.utils.clip_grad_norm_
 torch.nn.functional.conv3d torch.nn.functional.conv_transpose2d torch.nn.functional.cosine_embedding_loss
 torch.nn.functional.dropout2d torch.nn.functional.grid_sample torch.nn.functional.max_unpool2d
 torch.nn.functional.prelu
