@@ -63,6 +63,9 @@ class Catalog:
     def status(self, qualified: str) -> Status:
         if qualified.startswith(TENSOR + "."):
             name = qualified[len(TENSOR) + 1:]
+            method = self.t.methods.get(name)
+            if method is not None and method.unsupported:
+                return Status(False, "unsupported", method.unsupported)
             if name in self.t.kept_methods:
                 return Status(True, "kept")
             if name in self.method_names:

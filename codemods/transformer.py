@@ -55,7 +55,7 @@ class Converter(SelectiveTransformer):
         self._tops: dict = {}  # id of each top-level statement -> its index in Module.body
         self.top_index = None
         self.backward_pending: dict = {}  # id(loss.backward() call) -> original call, for rules/train_step.py
-        self.module_level_training = False  # a backward() rewritten at module level: an entry script
+        self.module_level_training = False  # a backward() rewritten at module level: ready MindSpore on import
         self.refs: dict = {}  # claimed dotted torch reference -> qualified name
         self.calls: dict = {}  # call whose func is a torch reference -> qualified name
         self.skip: set = set()  # Names/Attributes that are not references to convert
@@ -229,6 +229,9 @@ class Converter(SelectiveTransformer):
             for node in self.backward_pending.values():  # not a statement of any block we saw
                 train_step.report(self, node, "this backward() is not a statement of a block")
             self.backward_pending.clear()
+        if not self.module_level_training and any(_is_main_guard(b) for b in updated.body) \
+                and not _imports_script(original):
+            updated = updated.with_changes(body=_ready_main_guard(updated.body))
         body, insert_at, leading = [], None, ()
         for stmt in updated.body:
             if isinstance(stmt, cst.SimpleStatementLine) and any(s in self.top_torch for s in stmt.body):
@@ -242,8 +245,8 @@ class Converter(SelectiveTransformer):
                 continue
             body.append(stmt)
         lines = [_statement(line) for line in self.names.import_lines()]
-        if self._is_entry_script(original):  # readies MindSpore before any of the script's code runs
-            lines.insert(0, _statement("import backends.mindspore.script  # device, PyNative, kernel fallbacks"))
+        if self.module_level_training and not _imports_script(original):  # trains at import: ready first
+            lines.insert(0, _statement(READY_IMPORT))
         if lines:
             if insert_at is None:
                 insert_at = self._after_leading_imports(body)
@@ -263,14 +266,6 @@ class Converter(SelectiveTransformer):
                     merged.pop(0)
             body[insert_at] = first.with_changes(leading_lines=merged)
         return updated.with_changes(body=body)
-
-    def _is_entry_script(self, module: cst.Module) -> bool:
-        """A script people run (a `__main__` block, or training at module level) that is not ready yet."""
-        if not (self.module_level_training or any(_is_main_guard(s) for s in module.body)):
-            return False
-        return not any(isinstance(small, cst.Import) and any(dotted(a.name) == "backends.mindspore.script"
-                                                             for a in small.names)
-                       for stmt in module.body if isinstance(stmt, cst.SimpleStatementLine) for small in stmt.body)
 
     @staticmethod
     def _is_import_line(stmt) -> bool:
@@ -553,6 +548,10 @@ class Converter(SelectiveTransformer):
             if result is not None:
                 return result
         entry = self.tables.methods.get(name)
+        if entry is not None and entry.unsupported:  # x.register_hook(...): nothing to map it to
+            if self.selected("MB003") and not (isinstance(receiver, cst.Name) and receiver.value in ("self", "cls")):
+                self.report("MB003", f"Tensor.{name}", entry.unsupported, entry.suggest, node=original)
+            return updated
         if entry is not None and self.selected(entry.code):
             pos = cstutil.positional(updated)
             if cstutil.is_string(receiver) or any(cstutil.is_string(a.value) for a in pos):
@@ -571,6 +570,34 @@ class Converter(SelectiveTransformer):
             if args is not before:
                 return updated.with_changes(args=args)
         return updated
+
+
+READY_IMPORT = "import backends.mindspore.script  # device, PyNative, kernel fallbacks"
+
+
+def _imports_script(module: cst.Module) -> bool:
+    """Does the module already import backends.mindspore.script (anywhere: converting again adds nothing)?"""
+    class Find(cst.CSTVisitor):
+        found = False
+
+        def visit_Import(self, node):
+            if any(dotted(a.name) == "backends.mindspore.script" for a in node.names):
+                Find.found = True
+
+    finder = Find()
+    module.visit(finder)
+    return Find.found
+
+
+def _ready_main_guard(body) -> list:
+    """`if __name__ == "__main__":` blocks start by readying MindSpore: the script's code runs after it,
+    an import of the module (a model file with a demo block) changes nothing."""
+    out = []
+    for stmt in body:
+        if _is_main_guard(stmt) and isinstance(stmt.body, cst.IndentedBlock):
+            stmt = stmt.with_changes(body=stmt.body.with_changes(body=[_statement(READY_IMPORT), *stmt.body.body]))
+        out.append(stmt)
+    return out
 
 
 def _is_main_guard(stmt) -> bool:

@@ -1,8 +1,9 @@
 """Readies MindSpore for a converted script run with plain `python train.py`.
 
-The converter writes `import backends.mindspore.script` into every converted entry script (a file
-with an `if __name__ == "__main__":` block, or whose module-level code trains: a `loss.backward()`
-rewritten at module level). On import it picks the device target (MINDBRIDGE_DEVICE: auto, cpu,
+The converter writes `import backends.mindspore.script` into every converted entry script: as the
+first statement of its `if __name__ == "__main__":` block (so importing the module, a model file with
+a demo block, changes nothing), or at the top of a file whose module-level code trains (a
+`loss.backward()` rewritten at module level, nanoGPT's train.py). On import it picks the device target (MINDBRIDGE_DEVICE: auto, cpu,
 cuda/gpu, npu; default auto: Ascend, else GPU, else CPU), sets PyNative mode, and applies the
 kernel fallbacks of `patches.mindspore` before any model code runs: without them a converted
 script stops at its first op that has no CPU kernel. A device that is asked for and absent is a

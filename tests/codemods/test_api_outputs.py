@@ -1,5 +1,5 @@
 """API output tests, PaConvert's way: every mapped torch API has a tiny torch snippet
-(tests/codemods/api_cases.py) that runs as written on torch and, converted by
+(tests/codemods/api_cases.py, api_cases_breadth.py) that runs as written on torch and, converted by
 codemods.convert_source, on real MindSpore (CPU, PyNative, pynative_synchronize, the CPU fallback
 set of patches/mindspore applied). The MindSpore side is never written by hand: the snippet's
 conversion exercises the table entry itself.
@@ -31,10 +31,12 @@ import pytest
 import yaml
 
 from api_cases import ARGS, CASES, INPUTS, RULE_REWRITTEN, TABLES, UNTESTED
+from api_cases_breadth import CASES as BREADTH_CASES
 from codemods import convert_source
 from codemods.tables import MAPPINGS_DIR, load_tables
 from conftest import needs
 
+CASES = CASES + BREADTH_CASES  # the breadth cases (torch.* math, linalg, special, fft) share INPUTS
 HEADER = "import numpy as np\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
 IDS = []
 for _c in CASES:

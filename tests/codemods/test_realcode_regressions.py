@@ -139,3 +139,44 @@ def test_where_takes_a_uint8_condition_like_torch():
     want = torch.where(torch.tensor(cond), torch.tensor(a), torch.tensor(b)).numpy()
     got = mint.where(ms.Tensor(cond), ms.Tensor(a), ms.Tensor(b)).asnumpy()
     assert np.array_equal(got, want)
+
+
+SCATTERS = '''import torch
+
+
+def scatters(x2, i2, x1, i1, v1):
+    a = torch.scatter(x2, 1, i2, x2 * 2)  # a 2-D scatter first: MindSpore's own then loses later 1-D writes
+    b = torch.scatter(x1, 0, i1, v1)
+    c = x1.clone()
+    c.scatter_(0, i1, v1)
+    d = torch.sort(x1, -1)[1]
+    return a, b, c, d
+'''
+
+
+def test_scatter_after_a_scatter_of_another_rank_matches_torch():
+    needs("torch")
+    needs("mindspore")
+    import torch
+
+    import mindspore as ms
+    import patches.mindspore as pm
+
+    pm.apply()
+    try:
+        out = convert_source(SCATTERS, "scatters.py")
+        assert "mint.scatter" not in out.code and not out.diagnostics
+        ns_t: dict = {}
+        exec(compile(SCATTERS, "s_torch.py", "exec"), ns_t)
+        ns_m: dict = {}
+        exec(compile(out.code, "s_ms.py", "exec"), ns_m)
+        rng = np.random.default_rng(0)
+        x2, x1 = rng.standard_normal((2, 4)).astype(np.float32), rng.standard_normal(5).astype(np.float32)
+        i2, i1 = np.array([[1, 0, 3, 2], [2, 3, 1, 0]]), np.array([4, 0, 2])
+        v1 = np.array([9.0, 8.0, 7.0], np.float32)
+        want = ns_t["scatters"](*(torch.tensor(a) for a in (x2, i2, x1, i1, v1)))
+        got = ns_m["scatters"](*(ms.Tensor(a) for a in (x2, i2, x1, i1, v1)))
+        for w, g in zip(want, got):
+            assert np.array_equal(w.numpy(), g.asnumpy())
+    finally:
+        pm.revert()
