@@ -79,6 +79,8 @@ class Catalog:
                 prefix = self.t.calls.get(".".join(parts[:i]))
                 if prefix is not None and prefix.to:
                     return Status(True, "table")
+                if prefix is not None and prefix.unsupported:  # torch.masked: every member
+                    return Status(False, "unsupported", prefix.unsupported)
         if entry is not None and entry.to:
             return Status(True, "table")
         if qualified in CALL_RULES or qualified in WRAPPER_RULES:

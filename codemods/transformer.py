@@ -453,6 +453,10 @@ class Converter(SelectiveTransformer):
             self.report("MB003", q, entry.unsupported, entry.suggest, node=node)
         elif q in CALL_RULES and not rule_call:
             self.report("MB002", q, "only calls of this API are converted", node=node)
+        elif q in WRAPPER_RULES and not rule_call:  # `ctx = nullcontext() if a else torch.no_grad()`
+            self.report("MB002", q, "converted in `with` statements and as a decorator only; as a value it has "
+                        "no MindSpore counterpart (MindSpore has no grad mode to switch)", "write the `with` "
+                        "block out, and stop gradients with ops.stop_gradient(x) where torch's no_grad did", node=node)
         elif not rule_call:
             self.report("MB002", q, "no MindSpore mapping", "add one to codemods/mappings/*.yaml", node=node)
         return self.names.keep_torch(q)

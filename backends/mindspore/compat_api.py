@@ -27,7 +27,7 @@ __all__ = ["Buffer", "get_default_dtype", "is_tracing", "mark_static_address",
            "unravel_index", "pad_sequence", "solve_triangular", "max_pool1d", "LeakyReLU", "Softplus", "MaxPool1d",
            "gumbel_softmax", "hann_window", "kaiser_window", "broadcast_tensors", "inf", "nan", "pi", "e",
            "mapped_kwargs", "_assert", "legacy_tensor", "set_data", "is_scripting", "is_compiling",
-           "is_autocast_enabled", "is_grad_enabled", "are_deterministic_algorithms_enabled", "unchanged",
+           "is_autocast_enabled", "is_grad_enabled", "are_deterministic_algorithms_enabled", "unchanged", "no_op",
            "device_count", "current_device",
            # Tensor methods (methods.yaml)
            "tensor_type", "sort", "nonzero", "flip", "tile", "requires_grad_", "unfold", "clamp_min", "unflatten",
@@ -61,6 +61,11 @@ def is_grad_enabled():
 def are_deterministic_algorithms_enabled():
     """torch.are_deterministic_algorithms_enabled: MindSpore's `deterministic` context switch."""
     return mindspore.get_context("deterministic") == "ON"
+
+
+def no_op(*args, **kwargs):
+    """torch.compiler.cudagraph_mark_step_begin: a marker for CUDA graphs; nothing to mark here."""
+    return None
 
 
 def unchanged(fn):

@@ -517,6 +517,7 @@ CASES = [
     C("torch.is_grad_enabled", "torch.is_grad_enabled()"),
     C("torch.are_deterministic_algorithms_enabled", "torch.are_deterministic_algorithms_enabled()"),
     C("torch.jit.script_if_tracing", "torch.jit.script_if_tracing(lambda a: a * 2)(x)"),
+    C("torch.compiler.cudagraph_mark_step_begin", "(torch.compiler.cudagraph_mark_step_begin(), x)[1]"),
     C("torch.cuda.device_count", "torch.cuda.device_count()"),  # 0 on both CPU hosts
     # GradScaler in fp32 (disabled, as on CPU): scale() is the identity; its step/update are exercised by
     # tests/codemods/test_train_step.py, which also compares clip_grad_norm_'s norms with torch's
