@@ -18,7 +18,8 @@ CANONICAL = (
     ("backends.mindspore.compat", "compat"),
     ("backends.mindspore.compat_nn", "compat_nn"),
     ("backends.mindspore.compat_train", "compat_train"),  # torch's training step (rules/train_step.py)
-    ("backends.mindspore.compat_data", "compat_data"),  # torch.utils.data (mappings/data.yaml)  # torch layers with torch names (mappings/torch_layers.yaml)
+    ("backends.mindspore.compat_data", "compat_data"),  # torch.utils.data (mappings/data.yaml)
+    ("backends.mindspore.compat_io", "compat_io"),  # torch.save / torch.load  # torch layers with torch names (mappings/torch_layers.yaml)
     ("mindspore.mint", "mint"),
     ("mindspore.nn", "nn"),
     ("mindspore.ops", "ops"),

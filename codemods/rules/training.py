@@ -84,25 +84,15 @@ def _report_jit(ctx, removed: str) -> None:
                level="warning")
 
 
-@call_rule("torch.save", code="MB406", summary="torch.save(m.state_dict(), p) -> mindspore.save_checkpoint(m, p)",
-           emits=("mindspore.save_checkpoint",))
+@call_rule("torch.save", code="MB406", summary="torch.save(obj, f) -> compat_io.save(obj, f): one safetensors file "
+           "(tensors by path, the rest as JSON) that torch and MindSpore both read",
+           emits=("backends.mindspore.compat_io.save",))
 def save(ctx, call):
-    obj, path = cstutil.arg_value(call, 0, "obj"), cstutil.arg_value(call, 1, "f")
-    if obj is None or path is None:
-        return None
-    if isinstance(obj, cst.Call) and isinstance(obj.func, cst.Attribute) and obj.func.attr.value == "state_dict":
-        obj = obj.func.value  # save_checkpoint takes the Cell and writes its parameters by name
-    elif not isinstance(obj, cst.Dict):
-        ctx.report("MB406", "torch.save", "only state dicts (or dicts of tensors) can be saved as checkpoints",
-                   "mindspore.save_checkpoint(cell_or_dict, path)")
-        return None
-    return cst.Call(func=ctx.render("mindspore.save_checkpoint"), args=cstutil.clean([cst.Arg(obj), cst.Arg(path)]))
+    return call.with_changes(func=ctx.render("backends.mindspore.compat_io.save"))
 
 
-@call_rule("torch.load", code="MB406", summary="torch.load(p, map_location=...) -> mindspore.load_checkpoint(p)",
-           emits=("mindspore.load_checkpoint",))
+@call_rule("torch.load", code="MB406", summary="torch.load(f, map_location=...) -> compat_io.load(f, map_location=...): "
+           "compat_io's checkpoints, plain safetensors, or torch's own files (read with torch)",
+           emits=("backends.mindspore.compat_io.load",))
 def load(ctx, call):
-    path = cstutil.arg_value(call, 0, "f")
-    if path is None:
-        return None
-    return cst.Call(func=ctx.render("mindspore.load_checkpoint"), args=[cst.Arg(path)])
+    return call.with_changes(func=ctx.render("backends.mindspore.compat_io.load"))
