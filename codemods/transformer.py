@@ -54,6 +54,7 @@ class Converter(SelectiveTransformer):
         self.report_tops: dict = {}  # reported node -> index of its top-level statement (None: unknown)
         self._tops: dict = {}  # id of each top-level statement -> its index in Module.body
         self.top_index = None
+        self.store_targets: set = set()  # Attributes assigned to or deleted (original nodes)
         self.backward_pending: dict = {}  # id(loss.backward() call) -> original call, for rules/train_step.py
         self.module_level_training = False  # a backward() rewritten at module level: ready MindSpore on import
         self.refs: dict = {}  # claimed dotted torch reference -> qualified name
@@ -334,6 +335,16 @@ class Converter(SelectiveTransformer):
     def visit_AssignTarget(self, node):
         if isinstance(node.target, cst.Name):
             self.skip.add(node.target)
+        elif isinstance(node.target, cst.Attribute):
+            self.store_targets.add(node.target)  # `p.grad = None`: a rule must not turn it into a call
+
+    def visit_AugAssign(self, node):
+        if isinstance(node.target, cst.Attribute):
+            self.store_targets.add(node.target)
+
+    def visit_Del(self, node):
+        if isinstance(node.target, cst.Attribute):
+            self.store_targets.add(node.target)
 
     def visit_Param(self, node):
         self.skip.add(node.name)

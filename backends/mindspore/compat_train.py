@@ -96,7 +96,10 @@ def zero_grad(obj, set_to_none: bool = True):
 
 
 def grad(param):
-    """`p.grad`: the accumulated gradient, or None before the first backward()."""
+    """`p.grad`: the accumulated gradient, or None before the first backward(). Anything that is not a
+    tensor keeps its own `.grad` attribute (a config object's, say)."""
+    if not isinstance(param, (mindspore.Tensor, mindspore.Parameter)):
+        return param.grad
     held = _GRADS.get(id(param))
     return None if held is None else held[1]
 

@@ -49,11 +49,14 @@ def step(ctx, call):
     return cst.Call(ctx.render("backends.mindspore.compat_train.step"), [cst.Arg(call.func.value)])
 
 
-@attribute_rule("grad", code="MB403", summary="p.grad -> reported: MindSpore returns gradients from value_and_grad")
+@attribute_rule("grad", code="MB403", summary="p.grad (read) -> compat_train.grad(p), the gradient compat_train.backward "
+                "stored; `p.grad = ...` / `del p.grad` reported", emits=("backends.mindspore.compat_train.grad",))
 def grad(ctx, attribute):
-    ctx.report("MB403", "Tensor.grad", "MindSpore tensors carry no .grad",
-               "take gradients from mindspore.value_and_grad")
-    return None
+    if ctx.current in ctx.store_targets:
+        ctx.report("MB403", "Tensor.grad", "MindSpore tensors carry no .grad to assign",
+                   "compat_train.zero_grad([p]) clears the stored gradient of p")
+        return None
+    return cst.Call(ctx.render("backends.mindspore.compat_train.grad"), [cst.Arg(attribute.value)])
 
 
 @wrapper_rule(*NO_GRAD, code="MB404", summary="with torch.no_grad(): body / @torch.no_grad() -> body / no decorator "

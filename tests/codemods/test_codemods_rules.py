@@ -16,7 +16,7 @@ CASES = {
                               "def construct(self, x)", "def forward(self, x)"),
     "forward attribute": ("MB102", "import torch\n\nstep = model.forward\n", "step = model.construct",
                           "step = model.forward"),
-    "grad attribute": ("MB403", "import torch\n\ng = p.grad\n", "MB403 Tensor.grad", "g = p.grad"),
+    "grad attribute": ("MB403", "import torch\n\ng = p.grad\n", "g = compat_train.grad(p)", "g = p.grad"),
     "with no_grad": ("MB404", "import torch\n\nx = 0\nwith torch.no_grad():\n    y = 1\n", "x = 0\ny = 1\n",
                      "with torch.no_grad():"),
     "no_grad decorator": ("MB404", "import torch\n\nx = 0\n\n@torch.no_grad()\ndef f(x):\n    return x\n",

@@ -53,12 +53,13 @@ for it in range(3):
         X, Y = get_batch(it * accum + micro + 1)
         scaler.scale(loss).backward()
     norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+    clipped = sum(float(p.grad.abs().sum()) for p in model.parameters() if p.grad is not None)
     scaler.step(optimizer)
     scaler.update()
     optimizer.zero_grad(set_to_none=True)
     scheduler.step()
     print(f"iter {it}: loss {loss.item() * accum:.6f} norm {norm:.6f}")
-    log.append([loss.item(), float(norm)])
+    log.append([loss.item(), float(norm), clipped])
 weights = [p.detach().numpy() if hasattr(p, "detach") else p.asnumpy() for p in model.parameters()]
 '''
 
