@@ -152,6 +152,25 @@ def rewrite_block(ctx, body: list, scope: str) -> list | None:
     return out if changed else None
 
 
+def _declared_global(function) -> set[str]:
+    """Names a function declares `global` in its own body (not in nested functions)."""
+    found: set[str] = set()
+
+    class Find(cst.CSTVisitor):
+        def visit_Global(self, node):
+            found.update(item.name.value for item in node.names)
+
+        def visit_FunctionDef(self, node):
+            return node is function
+
+        def visit_ClassDef(self, node):
+            return False
+
+    if isinstance(function, cst.FunctionDef):
+        function.visit(Find())
+    return found
+
+
 def report(ctx, node, why: str) -> None:
     ctx.report("MB401", "Tensor.backward", f"MindSpore has no tape-based backward; {why}", HINT, node=node)
 
@@ -177,8 +196,14 @@ def _rewrite_one(ctx, region: list, call: cst.Call, scope: str) -> list | None:
     if any(info[j].escapes for j in moved):
         return None
     names = sorted(set().union(*(info[j].writes for j in moved)))
-    declare = cst.Nonlocal if scope == "function" else cst.Global
-    stmts = [cst.SimpleStatementLine([declare([cst.NameItem(cst.Name(n)) for n in names])])] if names else []
+    if scope == "function":  # a name the function itself declares global stays global in the nested def
+        declared = _declared_global(ctx.enclosing[-1]) if ctx.enclosing else set()
+        groups = [(cst.Global, [n for n in names if n in declared]), (cst.Nonlocal, [n for n in names if n not in declared])]
+    else:
+        groups = [(cst.Global, names)]
+    stmts = [cst.SimpleStatementLine([declare([cst.NameItem(cst.Name(n)) for n in group])])
+             for declare, group in groups if group]
+    first_moved = len(stmts)  # index of the first moved statement in the body of _mb_forward
     stmts += [region[j] for j in sorted(moved)]
     returned = cst.Tuple([cst.Element(cst.Name(n)) for n in names]) if names else cst.Tuple([])
     if len(names) == 1:
@@ -187,7 +212,7 @@ def _rewrite_one(ctx, region: list, call: cst.Call, scope: str) -> list | None:
     forward = cst.FunctionDef(name=cst.Name(FORWARD), params=cst.Parameters(), body=cst.IndentedBlock(stmts),
                               leading_lines=region[min(moved)].leading_lines)
     first = min(moved)
-    stmts[1 if names else 0] = region[first].with_changes(leading_lines=[])
+    stmts[first_moved] = region[first].with_changes(leading_lines=[])  # its comments went to the def
     grad_call = cst.Call(ctx.render("backends.mindspore.compat_train.backward"), [cst.Arg(cst.Name(FORWARD))])
     if names:
         step = cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(returned.with_changes(

@@ -159,3 +159,13 @@ def test_a_converted_entry_script_readies_mindspore_itself(tmp_path):
                             env={**env, "MINDBRIDGE_DEVICE": "npu"})
     assert absent.returncode != 0 and "Traceback" not in absent.stderr
     assert absent.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+def test_every_training_golden_compiles():
+    """`nonlocal`/`global` errors are found by compile(), not by ast.parse (the converter's own check)."""
+    from pathlib import Path
+
+    outs = sorted((Path(__file__).parent / "fixtures" / "training").glob("step_*.out.py"))
+    assert len(outs) >= 4
+    for out in outs:
+        compile(out.read_text(encoding="utf-8"), str(out), "exec")
