@@ -21,6 +21,7 @@ from codemods.diagnostics import Diagnostic
 from codemods.einops_imports import convert_einops_import
 from codemods.names import Names, build, dotted, head
 from codemods.positions import positions
+from codemods.entry_script import imports_script, is_main_guard, ready_main_guard, ready_statement
 from codemods.rules import train_step
 from codemods.prescan import SelectiveTransformer, scan
 from codemods.rules import ATTRIBUTE_RULES, CALL_RULES, DEF_RULES, METHOD_RULES, WRAPPER_RULES, load_all
@@ -230,9 +231,9 @@ class Converter(SelectiveTransformer):
             for node in self.backward_pending.values():  # not a statement of any block we saw
                 train_step.report(self, node, "this backward() is not a statement of a block")
             self.backward_pending.clear()
-        if not self.module_level_training and any(_is_main_guard(b) for b in updated.body) \
-                and not _imports_script(original):
-            updated = updated.with_changes(body=_ready_main_guard(updated.body))
+        if not self.module_level_training and any(is_main_guard(b) for b in updated.body) \
+                and not imports_script(original):
+            updated = updated.with_changes(body=ready_main_guard(updated.body))
         body, insert_at, leading = [], None, ()
         for stmt in updated.body:
             if isinstance(stmt, cst.SimpleStatementLine) and any(s in self.top_torch for s in stmt.body):
@@ -246,8 +247,8 @@ class Converter(SelectiveTransformer):
                 continue
             body.append(stmt)
         lines = [_statement(line) for line in self.names.import_lines()]
-        if self.module_level_training and not _imports_script(original):  # trains at import: ready first
-            lines.insert(0, _statement(READY_IMPORT))
+        if self.module_level_training and not imports_script(original):  # trains at import: ready first
+            lines.insert(0, ready_statement())
         if lines:
             if insert_at is None:
                 insert_at = self._after_leading_imports(body)
@@ -585,44 +586,6 @@ class Converter(SelectiveTransformer):
             if args is not before:
                 return updated.with_changes(args=args)
         return updated
-
-
-READY_IMPORT = "import backends.mindspore.script  # device, PyNative, kernel fallbacks"
-
-
-def _imports_script(module: cst.Module) -> bool:
-    """Does the module already import backends.mindspore.script (anywhere: converting again adds nothing)?"""
-    class Find(cst.CSTVisitor):
-        found = False
-
-        def visit_Import(self, node):
-            if any(dotted(a.name) == "backends.mindspore.script" for a in node.names):
-                Find.found = True
-
-    finder = Find()
-    module.visit(finder)
-    return Find.found
-
-
-def _ready_main_guard(body) -> list:
-    """`if __name__ == "__main__":` blocks start by readying MindSpore: the script's code runs after it,
-    an import of the module (a model file with a demo block) changes nothing."""
-    out = []
-    for stmt in body:
-        if _is_main_guard(stmt) and isinstance(stmt.body, cst.IndentedBlock):
-            stmt = stmt.with_changes(body=stmt.body.with_changes(body=[_statement(READY_IMPORT), *stmt.body.body]))
-        out.append(stmt)
-    return out
-
-
-def _is_main_guard(stmt) -> bool:
-    """`if __name__ == "__main__":`"""
-    if not isinstance(stmt, cst.If) or not isinstance(stmt.test, cst.Comparison):
-        return False
-    test = stmt.test
-    sides = [test.left] + [c.comparator for c in test.comparisons]
-    return any(isinstance(x, cst.Name) and x.value == "__name__" for x in sides) and \
-        any(isinstance(x, cst.SimpleString) and x.evaluated_value == "__main__" for x in sides)
 
 
 def _keep_parens(call: cst.Call, new):

@@ -133,3 +133,5 @@ class ModuleDict(nn.Cell):
 # torch APIs the mapping tables send here (torch.isin, torch.nn.Buffer, torch.get_default_dtype, ...), tested
 # case by case in tests/codemods/test_api_outputs.py.
 from backends.mindspore.compat_api import *  # noqa: E402,F401,F403
+from backends.mindspore.compat_math import *  # noqa: E402,F401,F403
+from backends.mindspore.compat_methods import *  # noqa: E402,F401,F403

@@ -81,7 +81,7 @@ def converted_source(path: Path) -> tuple[Path, list[str]]:
     if blocking is not None:
         STATS.cached.append(str(path))
         return out, blocking
-    result = codemods.convert_source(source, filename=str(path), origin=path)
+    result = codemods.convert_source(inherited, filename=str(path))  # the sibling imports already added
     blocking = [d.format() for d in result.diagnostics if d.level == "error"]
     code = result.code.encode()
     atomic_write_bytes(out, code)

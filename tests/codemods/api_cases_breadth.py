@@ -1,6 +1,6 @@
 """Breadth output cases for tests/codemods/test_api_outputs.py: the torch APIs mapped to widen the
 converter's coverage PaConvert's way (torch.* math, linalg, special and fft names that MindSpore has
-under mindspore.mint / mindspore.ops, or that backends/mindspore/compat_api.py writes out).
+under mindspore.mint / mindspore.ops, or that backends/mindspore/compat_math.py writes out).
 
 Same format and inputs as api_cases.py (every case is an expression over api_cases.INPUTS); the
 test module appends these CASES to its own. Complex results (torch.fft) are compared through
@@ -260,7 +260,7 @@ CASES = [
     C("torch.fft.hfftn", "torch.fft.hfftn(torch.fft.rfftn(x))", tol=1e-4),
     C("torch.fft.ihfft2", "torch.real(torch.fft.ihfft2(x))", tol=1e-4),
     C("torch.fft.ihfftn", "torch.imag(torch.fft.ihfftn(x)) * 1.0", tol=1e-4),
-    # ------------------------------------------------------------------ written out in compat_api.py
+    # ------------------------------------------------------------------ written out in compat_math.py
     C("torch.pinverse", "torch.pinverse(x)", tol=1e-4),
     C("torch.chain_matmul", "torch.chain_matmul(m, lt[0], m)", tol=1e-4),
     C("torch.corrcoef", "torch.corrcoef(x[0])"),
