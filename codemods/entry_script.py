@@ -3,7 +3,8 @@
 A training script people run with plain `python train.py` must pick the device and apply the kernel
 fallbacks before any of its code runs. The converter writes `import backends.mindspore.script`
 as the first statement of an `if __name__ == "__main__":` block (importing the module changes
-nothing), or, for a file that trains at module level, at the top (Converter.leave_Module).
+nothing), or at the top of a file that trains at module level or, without a `__main__` block, calls
+its training function at module level (the PyTorch tutorials' scripts; Converter.leave_Module).
 """
 
 from __future__ import annotations
@@ -56,3 +57,15 @@ def is_main_guard(stmt) -> bool:
     sides = [test.left] + [c.comparator for c in test.comparisons]
     return any(isinstance(x, cst.Name) and x.value == "__name__" for x in sides) and \
         any(isinstance(x, cst.SimpleString) and x.evaluated_value == "__main__" for x in sides)
+
+
+def runs_at_import(body) -> bool:
+    """Does module-level code do work when the file runs: a call statement (`train(...)`, `print(..)`)
+    or a loop or `with` block at the top level? Definitions, imports and assignments do not count."""
+    for stmt in body:
+        if isinstance(stmt, (cst.For, cst.While, cst.With)):
+            return True
+        if isinstance(stmt, cst.SimpleStatementLine) and any(
+                isinstance(s, cst.Expr) and isinstance(s.value, cst.Call) for s in stmt.body):
+            return True
+    return False

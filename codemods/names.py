@@ -19,6 +19,7 @@ CANONICAL = (
     ("backends.mindspore.compat_nn", "compat_nn"),
     ("backends.mindspore.compat_train", "compat_train"),  # torch's training step (rules/train_step.py)
     ("backends.mindspore.compat_data", "compat_data"),  # torch.utils.data (mappings/data.yaml)
+    ("backends.mindspore.compat_optim_state", "compat_optim_state"),  # optimizer state in torch's layout
     ("backends.mindspore.compat_io", "compat_io"),  # torch.save / torch.load  # torch layers with torch names (mappings/torch_layers.yaml)
     ("mindspore.mint", "mint"),
     ("mindspore.nn", "nn"),

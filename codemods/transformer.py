@@ -21,7 +21,7 @@ from codemods.diagnostics import Diagnostic
 from codemods.einops_imports import convert_einops_import
 from codemods.names import Names, build, dotted, head
 from codemods.positions import positions
-from codemods.entry_script import imports_script, is_main_guard, ready_main_guard, ready_statement
+from codemods.entry_script import imports_script, is_main_guard, ready_main_guard, ready_statement, runs_at_import
 from codemods.rules import train_step
 from codemods.prescan import SelectiveTransformer, scan
 from codemods.rules import ATTRIBUTE_RULES, CALL_RULES, DEF_RULES, METHOD_RULES, WRAPPER_RULES, load_all
@@ -58,6 +58,7 @@ class Converter(SelectiveTransformer):
         self.store_targets: set = set()  # Attributes assigned to or deleted (original nodes)
         self.backward_pending: dict = {}  # id(loss.backward() call) -> original call, for rules/train_step.py
         self.module_level_training = False  # a backward() rewritten at module level: ready MindSpore on import
+        self.trains = False  # a backward() rewritten anywhere
         self.refs: dict = {}  # claimed dotted torch reference -> qualified name
         self.calls: dict = {}  # call whose func is a torch reference -> qualified name
         self.skip: set = set()  # Names/Attributes that are not references to convert
@@ -214,6 +215,7 @@ class Converter(SelectiveTransformer):
             body = train_step.rewrite_block(self, list(updated.body), scope)
             if body is not None:
                 self.module_level_training |= scope == "module"
+                self.trains = True
                 return updated.with_changes(body=body)
         return updated
 
@@ -227,10 +229,12 @@ class Converter(SelectiveTransformer):
             body = train_step.rewrite_block(self, list(updated.body), "module")
             if body is not None:
                 updated = updated.with_changes(body=body)
-                self.module_level_training = True
+                self.module_level_training = self.trains = True
             for node in self.backward_pending.values():  # not a statement of any block we saw
                 train_step.report(self, node, "this backward() is not a statement of a block")
             self.backward_pending.clear()
+        if self.trains and not any(is_main_guard(b) for b in updated.body) and runs_at_import(updated.body):
+            self.module_level_training = True  # the PyTorch tutorials' scripts: train() called at module level
         if not self.module_level_training and any(is_main_guard(b) for b in updated.body) \
                 and not imports_script(original):
             updated = updated.with_changes(body=ready_main_guard(updated.body))

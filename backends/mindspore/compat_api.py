@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from types import SimpleNamespace
 
 import numpy
 
@@ -28,7 +29,8 @@ __all__ = ["Buffer", "get_default_dtype", "is_tracing", "mark_static_address",
            "gumbel_softmax", "hann_window", "kaiser_window", "broadcast_tensors", "inf", "nan", "pi", "e",
            "mapped_kwargs", "_assert", "legacy_tensor", "set_data", "is_scripting", "is_compiling",
            "is_autocast_enabled", "is_grad_enabled", "are_deterministic_algorithms_enabled", "unchanged", "no_op",
-           "device_count", "current_device"]
+           "device_count", "current_device", "accelerator_is_available", "current_accelerator",
+           "is_bf16_supported", "backend_flags"]
 inf, nan, pi, e = math.inf, math.nan, math.pi, math.e  # torch.inf, torch.nan, torch.pi, torch.e
 
 
@@ -315,3 +317,49 @@ def _broadcast_shape(a, b):
             raise ValueError(f"shapes {a} and {b} cannot be broadcast")
         out.append(q if p == 1 else p)
     return out
+
+
+class _Accelerator:
+    """What torch.accelerator.current_accelerator() returns: a device whose `.type` names it."""
+
+    def __init__(self, type_: str, index: int):
+        self.type, self.index = type_, index
+
+    def __repr__(self):
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type
+
+
+_ACCELERATOR_TYPES = {"Ascend": "npu", "GPU": "cuda"}
+
+
+def accelerator_is_available():
+    """torch.accelerator.is_available: MindSpore's device target is an accelerator (not CPU)."""
+    return mindspore.get_context("device_target") in _ACCELERATOR_TYPES
+
+
+def current_accelerator(check_available=False):
+    """torch.accelerator.current_accelerator: the accelerator MindSpore runs on, or None on CPU (as
+    torch on a host without one)."""
+    target = mindspore.get_context("device_target")
+    if target not in _ACCELERATOR_TYPES:
+        return None
+    return _Accelerator(_ACCELERATOR_TYPES[target], mindspore.get_context("device_id"))
+
+
+def is_bf16_supported(including_emulation=True):
+    """torch.cuda.is_bf16_supported: bf16 on MindSpore's accelerator targets; False on CPU, whose bf16
+    kernels are mostly missing."""
+    return accelerator_is_available()
+
+
+# torch.backends.cudnn.benchmark / .deterministic, torch.backends.cuda.matmul.allow_tf32, ...: switches of
+# cuDNN and CUDA matmul kernels. MindSpore has none of them (and no TF32 on CPU), so a script's writes
+# land here and its reads see what it wrote; the numbers do not change.
+backend_flags = SimpleNamespace(
+    cudnn=SimpleNamespace(benchmark=False, deterministic=False, allow_tf32=True, enabled=True),
+    cuda=SimpleNamespace(matmul=SimpleNamespace(allow_tf32=False, allow_fp16_reduced_precision_reduction=True,
+                                                allow_bf16_reduced_precision_reduction=True)),
+)

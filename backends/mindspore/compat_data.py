@@ -22,7 +22,52 @@ import numpy as np
 import mindspore
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "Sampler",
-           "SequentialSampler", "RandomSampler", "BatchSampler", "DataLoader", "default_collate"]
+           "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "BatchSampler", "DataLoader",
+           "default_collate", "Generator", "random_split"]
+
+
+class Generator:
+    """torch.Generator for the data pipeline (random_split, samplers, DataLoader(generator=)): a seed
+    for numpy's generator. Tensor ops given `generator=` are not served by it (MindSpore's own
+    mindspore.Generator has no CPU kernels in 2.10)."""
+
+    def __init__(self, device="cpu"):
+        self._seed = mindspore.get_seed()
+
+    def manual_seed(self, seed):
+        self._seed = int(seed)
+        return self
+
+    def initial_seed(self):
+        return self._seed
+
+    def seed(self):
+        self._seed = int(np.random.SeedSequence().entropy % (2**63))
+        return self._seed
+
+
+def _rng(generator):
+    return np.random.default_rng(generator.initial_seed() if generator is not None else mindspore.get_seed())
+
+
+def random_split(dataset, lengths, generator=None):
+    """torch.utils.data.random_split: Subsets of a random permutation; `lengths` as counts or fractions
+    (torch's rounding: the remainder goes one by one to the first parts). The permutation is numpy's,
+    so the split differs from torch's for the same seed."""
+    n = len(dataset)
+    if lengths and all(0 <= f <= 1 for f in lengths) and abs(sum(lengths) - 1) < 1e-6 and sum(lengths) != n:
+        counts = [int(np.floor(n * f)) for f in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+        lengths = counts
+    if sum(lengths) != n:
+        raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
+    order = _rng(generator).permutation(n).tolist()
+    out, start = [], 0
+    for length in lengths:
+        out.append(Subset(dataset, order[start:start + length]))
+        start += length
+    return out
 
 
 class Dataset:
@@ -98,8 +143,7 @@ class RandomSampler(Sampler):
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
         self.data_source, self.replacement = data_source, replacement
         self._num_samples = num_samples
-        seed = mindspore.get_seed()
-        self._rng = np.random.default_rng(seed)
+        self._rng = _rng(generator)
 
     @property
     def num_samples(self):
@@ -113,6 +157,20 @@ class RandomSampler(Sampler):
 
     def __len__(self):
         return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """torch.utils.data.SubsetRandomSampler: the given indices in a random order (numpy's)."""
+
+    def __init__(self, indices, generator=None):
+        self.indices = list(indices)
+        self._rng = _rng(generator)
+
+    def __iter__(self):
+        return iter([self.indices[i] for i in self._rng.permutation(len(self.indices))])
+
+    def __len__(self):
+        return len(self.indices)
 
 
 class BatchSampler(Sampler):
@@ -179,7 +237,7 @@ class DataLoader:
             raise ValueError("sampler option is mutually exclusive with shuffle")
         if not self._iterable:
             if sampler is None:
-                sampler = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+                sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
             if batch_sampler is None and batch_size is not None:
                 batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.sampler, self.batch_sampler = sampler, batch_sampler

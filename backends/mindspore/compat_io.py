@@ -7,8 +7,11 @@ nested containers; a config dict) as JSON in the file's metadata. `safetensors` 
 numpy or MindSpore alike. `torch.load(f, ...)` -> `compat_io.load(f)` rebuilds the object with
 mindspore.Tensor leaves; a file torch itself wrote (zip or legacy pickle) is read with torch, which
 must then be importable, and its tensors become mindspore.Tensor: a torch checkpoint of a model
-(`model.load_state_dict(ckpt["model"])`) resumes in the converted script. An optimizer's torch
-state (`optimizer.state_dict()` from torch) does not fit MindSpore's optimizers and is not converted.
+(`model.load_state_dict(ckpt["model"])`) resumes in the converted script. An optimizer's state goes
+in torch's layout: the converter turns `optimizer.state_dict()` / `optimizer.load_state_dict(sd)` into
+backends/mindspore/compat_optim_state.py's, so torch's `ckpt["optimizer"]` resumes in the converted
+script and the one it saves here (rebuilt in torch from the tensors and the JSON structure) loads into
+torch's optimizer.
 
     compat_io.save({"model": model.state_dict(), "iter_num": 100, "config": cfg}, "ckpt.pt")
     ckpt = compat_io.load("ckpt.pt")

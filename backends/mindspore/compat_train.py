@@ -47,8 +47,8 @@ def _register_on_init() -> None:
     if getattr(init, "_mindbridge_tracks", False):
         return
 
-    def __init__(self, *args, **kwargs):
-        init(self, *args, **kwargs)
+    def __init__(self, params, *args, **kwargs):
+        init(self, _trainable(params), *args, **kwargs)
         _OPTIMIZERS.add(self)
 
     __init__._mindbridge_tracks = True
@@ -56,6 +56,19 @@ def _register_on_init() -> None:
 
 
 _register_on_init()
+
+
+def _trainable(params):
+    """The parameters a torch optimizer would ever move. `model.get_parameters()` also yields the
+    normalisation layers' running statistics (torch buffers, MindSpore Parameters with
+    requires_grad=False); torch skips a frozen parameter (it has no gradient), so leaving both out
+    changes nothing but keeps weight decay and momentum off them."""
+    if isinstance(params, (mindspore.Parameter, mindspore.Tensor)):
+        return params
+    params = list(params)
+    if params and isinstance(params[0], dict):
+        return [{**g, "params": [p for p in g["params"] if getattr(p, "requires_grad", True)]} for g in params]
+    return [p for p in params if getattr(p, "requires_grad", True)]
 
 
 def _parameters(optimizers) -> list:

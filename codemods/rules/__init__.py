@@ -86,4 +86,4 @@ def wrapper_rule(*qualified: str, code: str, summary: str, emits: tuple = ()):
 
 def load_all() -> None:
     """Import every rule module so its decorators run (idempotent)."""
-    from codemods.rules import devices, general, init, inplace, modules, tensors, train_step, training  # noqa: F401
+    from codemods.rules import devices, general, init, inplace, modules, optimizer_state, tensors, train_step, training  # noqa: F401

@@ -84,3 +84,28 @@ def test_iterable_dataset_refuses_shuffle(ms_env):
     with pytest.raises(ValueError, match="IterableDataset"):
         DataLoader(IterableDataset(), shuffle=True)
     assert np.array_equal(np.arange(3), np.arange(3))
+
+
+def test_random_split_partitions_like_torch_and_follows_the_generator(ms_env):
+    from backends.mindspore import compat_data as cd
+
+    import torch
+    import torch.utils.data as td
+
+    for lengths in ([7, 3], [0.5, 0.3, 0.2], [0.34, 0.33, 0.33]):
+        ours = cd.random_split(list(range(10)), lengths, generator=cd.Generator().manual_seed(1))
+        theirs = td.random_split(list(range(10)), lengths, generator=torch.Generator().manual_seed(1))
+        assert [len(p) for p in ours] == [len(p) for p in theirs]  # torch's rounding of fractions
+        assert sorted(i for p in ours for i in p.indices) == list(range(10))
+    again = cd.random_split(list(range(10)), [7, 3], generator=cd.Generator().manual_seed(1))
+    first = cd.random_split(list(range(10)), [7, 3], generator=cd.Generator().manual_seed(1))
+    assert again[0].indices == first[0].indices  # same seed, same split
+    with pytest.raises(ValueError, match="Sum of input lengths"):
+        cd.random_split(list(range(10)), [4, 4])
+
+
+def test_subset_random_sampler_permutes_its_indices(ms_env):
+    from backends.mindspore import compat_data as cd
+
+    sampler = cd.SubsetRandomSampler([3, 5, 7, 9], generator=cd.Generator().manual_seed(0))
+    assert len(sampler) == 4 and sorted(sampler) == [3, 5, 7, 9]

@@ -94,6 +94,7 @@ CASES = [
     R("torch.randn", "torch.randn(2, 3)"),
     R("torch.randint", "torch.randint(0, 5, (3, 4))", "((out >= 0) & (out < 5)).all()"),
     R("torch.randperm", "torch.randperm(6)", "sorted(out.tolist()) == list(range(6))"),
+    C("torch.Generator", "torch.Generator().manual_seed(3).initial_seed()"),  # a seed for the data pipeline
     R("torch.rand_like", "torch.rand_like(x)", "((out >= 0) & (out < 1)).all()"),
     R("torch.randn_like", "torch.randn_like(x)"),
     R("torch.randint_like", "torch.randint_like(i, 3)", "((out >= 0) & (out < 3)).all()"),
@@ -519,6 +520,17 @@ CASES = [
     C("torch.jit.script_if_tracing", "torch.jit.script_if_tracing(lambda a: a * 2)(x)"),
     C("torch.compiler.cudagraph_mark_step_begin", "(torch.compiler.cudagraph_mark_step_begin(), x)[1]"),
     C("torch.cuda.device_count", "torch.cuda.device_count()"),  # 0 on both CPU hosts
+    # accelerator probes on a CPU host: none on either side (the PyTorch tutorials' device line)
+    C("torch.accelerator.is_available", "torch.accelerator.is_available()"),
+    C("torch.accelerator.current_accelerator", "torch.accelerator.current_accelerator() is None"),
+    C("torch.accelerator.device_count", "torch.accelerator.device_count()"),
+    C("torch.cuda.is_bf16_supported", "torch.cuda.is_bf16_supported()"),
+    # kernel switches: torch's defaults, readable after a script writes them
+    C("torch.backends.cudnn.benchmark", "torch.backends.cudnn.benchmark"),
+    C("torch.backends.cudnn.deterministic", "torch.backends.cudnn.deterministic"),
+    C("torch.backends.cudnn.allow_tf32", "torch.backends.cudnn.allow_tf32"),
+    C("torch.backends.cudnn.enabled", "torch.backends.cudnn.enabled"),
+    C("torch.backends.cuda.matmul.allow_tf32", "torch.backends.cuda.matmul.allow_tf32"),
     # GradScaler in fp32 (disabled, as on CPU): scale() is the identity; its step/update are exercised by
     # tests/codemods/test_train_step.py, which also compares clip_grad_norm_'s norms with torch's
     C("torch.amp.GradScaler", "torch.amp.GradScaler('cpu', enabled=False).scale(x)"),

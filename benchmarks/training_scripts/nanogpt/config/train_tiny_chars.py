@@ -1,0 +1,22 @@
+# a tiny character-level model, in the style of nanoGPT's config/train_shakespeare_char.py
+out_dir = 'out-tiny-chars'
+eval_interval = 10
+eval_iters = 4
+log_interval = 1
+always_save_checkpoint = False
+dataset = 'tiny_chars'
+gradient_accumulation_steps = 2
+batch_size = 8
+block_size = 32
+n_layer = 2
+n_head = 2
+n_embd = 32
+dropout = 0.0
+learning_rate = 1e-2
+max_iters = 20
+lr_decay_iters = 20
+min_lr = 1e-3
+beta2 = 0.99
+warmup_iters = 4
+device = 'cpu'
+compile = False
