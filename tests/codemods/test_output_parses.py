@@ -27,7 +27,7 @@ from typing import Dict, Tuple
 class A:
     def f(self):
         self.m: Dict[
-            Tuple[int, torch.cuda.Stream],
+            Tuple[int, torch.fx.GraphModule],
             torch.Tensor,
         ] = {}
         return self.m
@@ -44,7 +44,7 @@ def test_a_removed_call_keeps_the_chain_parenthesised():
 def test_a_multi_line_annotation_becomes_one_string():
     out = convert_source(ANNOTATION, "ann.py")
     ast.parse(out.code)
-    assert 'self.m: "Dict[ Tuple[int, torch.cuda.Stream], torch.Tensor, ]" = {}' in out.code
+    assert 'self.m: "Dict[ Tuple[int, torch.fx.GraphModule], torch.Tensor, ]" = {}' in out.code
     assert "import torch" not in out.code and not out.diagnostics
 
 
