@@ -44,12 +44,12 @@ METHODS = {
 
 def classify_view(ctx, call):
     """None when the receiver of normal_/uniform_ is a tensor we can write; else it was reported (MB206)."""
-    from codemods.rules.inplace import classify
+    from codemods.rules.inplace import classify, describe_kind
 
     kind = classify(ctx, call.func.value)
     if kind == "plain":
         return None
-    ctx.report("MB206", f"Tensor.{call.func.attr.value}", f"random in-place fill on {kind}: MindSpore 2.10 "
+    ctx.report("MB206", f"Tensor.{call.func.attr.value}", f"random in-place fill on {describe_kind(kind)}: MindSpore 2.10 "
                "computes on a copy", "x[idx] = random values drawn with mint/ops")
     return kind
 

@@ -217,9 +217,17 @@ def classify(ctx, receiver) -> str:
         return "plain"
     if isinstance(receiver, cst.Call) and _last_name(receiver.func) in (*OUT_OF_PLACE, *METHOD_FORM, *SETITEM):
         return "the result of another in-place call (chained in-place calls)"
+    if isinstance(receiver, cst.Call) and _last_name(receiver.func) in _CREATION \
+            and _code(receiver.func).startswith(("mint.", "mindspore.", "ops.")):
+        return "fresh"
     if is_view(receiver) or isinstance(receiver, cst.Attribute):
         return "a view (transpose/view/permute/... or .T)"
     return "a computed tensor"
+
+
+# `torch.zeros(n).scatter_add_(0, idx, src)`: nothing else holds the new tensor, so the out-of-place
+# result is the same value (transformers' MoE load-balancing losses)
+_CREATION = {"zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like", "full_like"}
 
 
 def _setitem(ctx, call, value: cst.BaseExpression):
@@ -253,6 +261,11 @@ def inplace_op(ctx, call):
         return cst.Call(func=cst.Attribute(value=receiver, attr=cst.Name("copy_")), args=[cst.Arg(value)])
     if kind == "index":
         return _index_update(ctx, call, lambda r: _out_of_place(ctx, name, r, call.args))
+    if kind == "fresh":
+        value = _out_of_place(ctx, name, call.func.value, call.args)
+        if value is not None:
+            return value
+        kind = "a new tensor"
     return _report(ctx, call, f"in-place {name} on {kind}: MindSpore 2.10 computes on a copy and the base "
                               "tensor keeps its values")
 
@@ -277,8 +290,12 @@ def setitem_or_report(ctx, call) -> cst.BaseExpression | bool | None:
             value = cstutil.arg_value(call, 0, "src" if name == "copy_" else "value")
             return value if value is not None and len(call.args) == 1 else None
         return _index_update(ctx, call, value_of)
-    return _report(ctx, call, f"in-place {name} on {kind}: MindSpore 2.10 computes on a copy and the base "
-                              "tensor keeps its values")
+    return _report(ctx, call, f"in-place {name} on {describe_kind(kind)}: MindSpore 2.10 computes on a copy and "
+                              "the base tensor keeps its values")
+
+
+def describe_kind(kind: str) -> str:
+    return "a new tensor" if kind == "fresh" else kind
 
 
 @method_rule("copy_", code="MB206", summary="x[i].copy_(y) -> x[i] = y; copy_ through a view reported")

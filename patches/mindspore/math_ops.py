@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import mindspore as ms
-from mindspore import ops
+from mindspore import mint, ops
 
 from patches.mindspore.tensor_ops import std as _std
 from patches.mindspore.tensor_ops import var as _var
@@ -190,11 +190,16 @@ def div_wrapper(original):
 
 def where_wrapper(original):
     """wrapper(original) -> where: torch takes a uint8 (or other non-bool) condition, nonzero meaning True
-    (pytorch-crf's masks); MindSpore's CPU Select takes bool only."""
+    (pytorch-crf's masks); MindSpore's CPU Select takes bool only. `where(condition)` alone is
+    torch.nonzero(condition, as_tuple=True), whose NonZeroExt kernel CPU lacks: split mint.nonzero's
+    (n, ndim) result instead (transformers' MoE expert loops)."""
 
     def where(condition, *args, **kwargs):
         if isinstance(condition, ms.Tensor) and condition.dtype != ms.bool_:
             condition = condition != 0
+        if not args and not kwargs:
+            idx = mint.nonzero(condition)
+            return tuple(idx[:, k] for k in range(max(condition.ndim, 1)))
         return original(condition, *args, **kwargs)
 
     return where

@@ -288,3 +288,17 @@ def test_tensor_method_fallbacks_pynative():
     _stats(z.uniform_(-1.0, 1.0), 0.0, math.sqrt(4 / 12))
     g = ms.grad(lambda a: (a * a.detach()).sum())(x)  # detach: created by the patch, no gradient through it
     np.testing.assert_allclose(g.asnumpy(), X, rtol=1e-6)
+
+
+def test_where_with_a_condition_only_is_nonzero_as_tuple():
+    """torch.where(cond) == torch.nonzero(cond, as_tuple=True); MindSpore CPU lacks its NonZeroExt kernel."""
+    import torch
+
+    cond = X > 0.3
+    ours = mint.where(ms.Tensor(cond))
+    theirs = torch.where(torch.tensor(cond))
+    assert len(ours) == len(theirs) == 3
+    for a, b in zip(ours, theirs):
+        assert a.dtype == ms.int64
+        np.testing.assert_array_equal(a.asnumpy(), b.numpy())
+    np.testing.assert_array_equal(mint.where(ms.Tensor(cond), ms.Tensor(X), 0.0).asnumpy(), np.where(cond, X, 0.0))

@@ -1,0 +1,5 @@
+"""transformers.generation on MindSpore: GenerationMixin as an empty base (no .generate() yet)."""
+
+
+class GenerationMixin:
+    pass

@@ -1,0 +1,48 @@
+"""transformers.masking_utils.create_causal_mask on MindSpore: an additive float mask.
+
+The eager attention adds the mask to the scores (B, H, Q, K): 0 where a query may attend, the dtype's
+minimum where it may not (a later position, or a key whose attention_mask is 0), as transformers'
+eager path does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import mindspore
+from mindspore import mint
+
+
+# torch.finfo(dtype).min, as transformers' eager masks use
+_MIN = {mindspore.float16: float(np.finfo(np.float16).min), mindspore.float64: float(np.finfo(np.float64).min),
+        mindspore.bfloat16: -3.3895313892515355e38}
+
+
+def create_causal_mask(config, inputs_embeds, attention_mask, cache=None, position_ids=None, **kwargs):
+    """(B, 1, T, T) additive mask for a full sequence (no cache)."""
+    return _mask(inputs_embeds, attention_mask, cache, window=None)
+
+
+def create_sliding_window_causal_mask(config, inputs_embeds, attention_mask, cache=None, position_ids=None,
+                                      **kwargs):
+    """As create_causal_mask, and a query sees only the `config.sliding_window` latest keys (itself included),
+    as transformers' sliding_window_overlay: q - window < k <= q."""
+    return _mask(inputs_embeds, attention_mask, cache, window=getattr(config, "sliding_window", None))
+
+
+def _mask(inputs_embeds, attention_mask, cache, window):
+    if cache is not None:
+        raise NotImplementedError("attention masks with a KV cache are not converted for MindSpore yet")
+    b, t = inputs_embeds.shape[0], inputs_embeds.shape[1]
+    dtype = inputs_embeds.dtype
+    allowed = mint.tril(mint.ones((t, t), dtype=mindspore.bool_))  # (T, T): key <= query
+    if window is not None:
+        allowed = mint.logical_and(allowed, mint.triu(mint.ones((t, t), dtype=mindspore.bool_), diagonal=-(window - 1)))
+    allowed = allowed[None, None]  # (1, 1, T, T)
+    if attention_mask is not None:
+        if attention_mask.ndim == 4:  # already a 4-D mask: transformers passes it through
+            return attention_mask
+        allowed = mint.logical_and(allowed, attention_mask.astype(mindspore.bool_)[:, None, None, :])
+    low = mindspore.Tensor(_MIN.get(dtype, float(np.finfo(np.float32).min)), dtype)
+    zero = mindspore.Tensor(0.0, dtype)
+    return mint.where(allowed, zero, low).broadcast_to((b, 1, t, t))
