@@ -22,8 +22,9 @@ from pathlib import Path
 from backends.base import BackendError
 
 _COMPAT = {"activations", "cache_utils", "generation", "initialization", "integrations", "masking_utils",
-           "modeling_layers", "modeling_rope_utils", "modeling_utils", "utils.output_capturing"}
-_NEUTRAL = {"modeling_outputs", "processing_utils", "utils", "utils.deprecation", "utils.generic", "configuration_utils",
+           "modeling_layers", "modeling_rope_utils", "modeling_utils", "pytorch_utils", "utils.generic",
+           "utils.output_capturing"}
+_NEUTRAL = {"modeling_outputs", "processing_utils", "utils", "utils.deprecation", "configuration_utils",
             "modeling_flash_attention_utils"}
 _RELATIVE = re.compile(r"^from (\.+)([\w.]*) import", re.M)
 _LOADED: dict[str, types.ModuleType] = {}
@@ -72,6 +73,11 @@ def load_family(model_type: str) -> types.ModuleType:
     sys.modules[name] = module
     try:
         exec(compile(code, str(out), "exec"), module.__dict__)
+    except ImportError as e:
+        del sys.modules[name]
+        if (e.name or "").startswith("backends.mindspore.compat_hf"):
+            raise BackendError(f"{path}: {e.msg.split(' (')[0]} (the family is not supported on MindSpore yet)") from None
+        raise
     except BaseException:
         del sys.modules[name]
         raise

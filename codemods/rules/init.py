@@ -54,6 +54,12 @@ def classify_view(ctx, call):
     return kind
 
 
+def _is_fresh(ctx, call) -> bool:
+    from codemods.rules.inplace import classify
+
+    return classify(ctx, call.func.value) == "fresh"
+
+
 def _qualified(init: str) -> str:
     return init if "." in init else INIT + init
 
@@ -86,7 +92,21 @@ def _set_data(ctx, target, init: str, spec, call: cst.Call, first: int) -> cst.C
 
 
 _EMITS = tuple(sorted({_qualified(i) for i, _ in NN_INIT.values()} | {
-    INIT + "initializer", "mindspore.Parameter.set_data", "backends.mindspore.compat.set_data"}))
+    INIT + "initializer", "mindspore.Parameter.set_data", "backends.mindspore.compat.set_data",
+    "mindspore.mint.rand_like", "mindspore.mint.randn_like"}))
+# `torch.empty_like(h).uniform_(a, b)` (Mixtral's router jitter): nothing else holds the new tensor, so
+# the values are drawn out of place: rand_like(t) * (b - a) + a, randn_like(t) * std + mean
+_FRESH = {"uniform_": ("mindspore.mint.rand_like", ("from", "0.0"), ("to", "1.0"), "({r} * ({b} - {a}) + {a})"),
+          "normal_": ("mindspore.mint.randn_like", ("mean", "0.0"), ("std", "1.0"), "({r} * {b} + {a})")}
+
+
+def _fresh_random(ctx, name, call):
+    func, (ka, da), (kb, db), form = _FRESH[name]
+    code = cst.Module([]).code_for_node
+    a, b = cstutil.arg_value(call, 0, ka), cstutil.arg_value(call, 1, kb)
+    draw = cst.Call(func=ctx.render(func), args=[cst.Arg(call.func.value)])
+    return cst.parse_expression(form.format(r=code(draw), a=code(a) if a is not None else da,
+                                            b=code(b) if b is not None else db))
 
 
 @call_rule(*(f"torch.nn.init.{n}" for n in NN_INIT), code="MB107",
@@ -112,6 +132,8 @@ def tensor_init(ctx, call):
         result = setitem_or_report(ctx, call)
         if result is not False:
             return result
+    elif name in _FRESH and _is_fresh(ctx, call):
+        return _fresh_random(ctx, name, call)
     elif classify_view(ctx, call) is not None:
         return None
     init, spec = METHODS[name]

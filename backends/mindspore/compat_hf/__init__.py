@@ -14,6 +14,8 @@ imports at the modules here, one per transformers module it replaces (same names
 | masking_utils              | create_causal_mask: an additive float mask (causal + padding)     |
 | modeling_layers            | GradientCheckpointingLayer (a Cell), the Generic* heads (refused) |
 | modeling_rope_utils        | ROPE_INIT_FUNCTIONS (default rope only), dynamic_rope_update      |
+| pytorch_utils              | Conv1D (GPT-2's transposed linear)                                |
+| utils.generic              | transformers' own, but maybe_autocast is a no-op context          |
 | modeling_utils             | PreTrainedModel (a Cell with config, post_init, loss_function), ALL_ATTENTION_FUNCTIONS (eager), slice_logits_to_keep |
 | utils.output_capturing     | capture_outputs: return_dict handling; hidden-state capture refused |
 

@@ -24,3 +24,7 @@ ACT2FN = _ACT2FN(
     silu=mint.nn.SiLU, swish=mint.nn.SiLU, relu=mint.nn.ReLU, gelu=mint.nn.GELU, tanh=mint.nn.Tanh,
     sigmoid=mint.nn.Sigmoid, gelu_new=_GELUTanh, gelu_pytorch_tanh=_GELUTanh, gelu_fast=_GELUTanh,
 )
+
+
+def get_activation(name):
+    return ACT2FN[name]

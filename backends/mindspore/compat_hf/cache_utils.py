@@ -11,3 +11,7 @@ class Cache:
 
 class DynamicCache(Cache):
     pass
+
+
+class EncoderDecoderCache(Cache):
+    pass

@@ -46,3 +46,17 @@ def _mask(inputs_embeds, attention_mask, cache, window):
     low = mindspore.Tensor(_MIN.get(dtype, float(np.finfo(np.float32).min)), dtype)
     zero = mindspore.Tensor(0.0, dtype)
     return mint.where(allowed, zero, low).broadcast_to((b, 1, t, t))
+
+
+def create_bidirectional_mask(config, inputs_embeds, attention_mask, encoder_hidden_states=None, **kwargs):
+    """(B, 1, T, S) additive padding mask (no causal part), or None without an attention_mask."""
+    if attention_mask is None:
+        return None
+    if attention_mask.ndim == 4:
+        return attention_mask
+    dtype = inputs_embeds.dtype
+    t = inputs_embeds.shape[1]
+    allowed = attention_mask.astype(mindspore.bool_)[:, None, None, :]
+    low = mindspore.Tensor(_MIN.get(dtype, float(np.finfo(np.float32).min)), dtype)
+    return mint.where(allowed, mindspore.Tensor(0.0, dtype), low).broadcast_to(
+        (attention_mask.shape[0], 1, t, attention_mask.shape[-1]))

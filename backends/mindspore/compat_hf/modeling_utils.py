@@ -61,6 +61,9 @@ class PreTrainedModel(nn.Cell):
     def loss_function(self):
         return _causal_lm_loss
 
+    def warn_if_padding_and_no_attention_mask(self, input_ids, attention_mask):
+        return None  # transformers only logs here
+
     def get_input_embeddings(self):
         base = getattr(self, self.base_model_prefix, self)
         return base.embed_tokens
