@@ -29,7 +29,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 
 @dataclass
 class ModelConfig:
-    source: str = ""  # "model.py:Llama" (file relative to the recipe) or "package.module:Llama"
+    source: str = ""  # "model.py:Llama" (file relative to the recipe), "package.module:Llama" or "hf:DIR"
     config: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the model class
     init_from: str = ""  # optional: checkpoint dir / .safetensors file to start from
 
@@ -278,7 +278,11 @@ def validate(r: Recipe) -> Recipe:
     _choice(r.schedule.kind, ("cosine", "linear", "constant"), "schedule.kind")
     if not r.model.source:
         raise RecipeError("recipe key 'model.source' is required (e.g. 'model.py:Llama')")
-    if ":" not in r.model.source or not r.model.source.rsplit(":", 1)[1].isidentifier():
+    if r.model.source.startswith("hf:"):  # a Hugging Face folder built by transformers (core/hfmodel.py)
+        from core.hfmodel import check_recipe
+
+        check_recipe(r)
+    elif ":" not in r.model.source or not r.model.source.rsplit(":", 1)[1].isidentifier():
         raise RecipeError(f"recipe key 'model.source' must look like 'file.py:Class' or 'pkg.module:Class'; got '{r.model.source}'")
     for key, value in [("data.seq_len", r.data.seq_len), ("data.batch_size", r.data.batch_size),
                        ("train.steps", r.train.steps), ("train.grad_accum", r.train.grad_accum),

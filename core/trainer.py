@@ -196,6 +196,8 @@ class Trainer:
                 src = Path(self.r.base_dir) / src
             self.backend.load_state_dict(ckpt.load_weights(src))
             return f"weights from {src}"
+        if self.r.model.source.startswith("hf:"):  # backend.build() loaded them with the model
+            return f"Hugging Face weights from {self.r.model.source[3:]}"
         if self.backend.capabilities.reference_init:
             return f"seeded init (seed {self.r.train.seed})"
         weights = reference_weights(self.r, log=self._log)

@@ -39,7 +39,10 @@ class MindSporeBackend(Backend):
         self.recipe = recipe
         self.target, self._device_desc = resolve_device(recipe.device)
         precision = recipe.train.precision
-        self.graph = recipe.train.mode == "graph"
+        # transformers' modeling source does not compile in graph mode yet (`a ^ b` on Python bools, the
+        # output dataclasses): hf: folders train in PyNative, which the run header says
+        self._hf = recipe.model.source.startswith("hf:")
+        self.graph = recipe.train.mode == "graph" and not self._hf
         if precision == "bf16" and self.target != "Ascend":
             raise BackendError(f"train.precision=bf16 is not supported by MindSpore on {self.target} (no bf16 "
                                "kernels for matmul/softmax/gather there); use fp32 or fp16, or --device npu")
@@ -54,7 +57,8 @@ class MindSporeBackend(Backend):
         self._output_checked = False
 
     def describe_device(self) -> str:
-        return f"{self._device_desc}, {self.recipe.train.precision}, {'graph' if self.graph else 'pynative'} mode"
+        mode = "graph" if self.graph else ("pynative (hf: folders do not compile yet)" if self._hf else "pynative")
+        return f"{self._device_desc}, {self.recipe.train.precision}, {mode} mode"
 
     # ------------------------------------------------------------ build
 
@@ -67,11 +71,16 @@ class MindSporeBackend(Backend):
         import patches.mindspore
 
         self.patches = patches.mindspore.apply(self.target)
-        cls = load_converted_class(resolve_model_source(r.model.source, r.base_dir))
-        try:
-            self.model = cls(**r.model.config)
-        except TypeError as e:
-            raise BackendError(f"recipe key 'model.config' does not fit {cls.__name__}: {e}") from None
+        if r.model.source.startswith("hf:"):  # transformers' own modeling source, converted; the folder's weights
+            from backends.mindspore.hf_model import build_mindspore_model
+
+            self.model = build_mindspore_model(r)
+        else:
+            cls = load_converted_class(resolve_model_source(r.model.source, r.base_dir))
+            try:
+                self.model = cls(**r.model.config)
+            except TypeError as e:
+                raise BackendError(f"recipe key 'model.config' does not fit {cls.__name__}: {e}") from None
         self.model.set_train(True)
         self.index = ParameterIndex(self.model)
         # Mixed precision: every cell computes in fp16/bf16 (MindSpore's O3), parameters stay fp32.

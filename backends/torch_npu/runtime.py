@@ -57,11 +57,16 @@ class TorchBackend(Backend):
             import patches.torch_npu
 
             self.fused_kernels = patches.torch_npu.apply(enabled=True)
-        cls = import_model_class(resolve_model_source(r.model.source, r.base_dir))
-        try:
-            model = cls(**r.model.config)  # built on the CPU: the seeded init is the same on every device
-        except TypeError as e:
-            raise BackendError(f"recipe key 'model.config' does not fit {cls.__name__}: {e}") from None
+        if r.model.source.startswith("hf:"):  # a Hugging Face folder: transformers builds it, weights loaded
+            from core.hfmodel import build_torch_model
+
+            model = build_torch_model(r)
+        else:
+            cls = import_model_class(resolve_model_source(r.model.source, r.base_dir))
+            try:
+                model = cls(**r.model.config)  # built on the CPU: the seeded init is the same on every device
+            except TypeError as e:
+                raise BackendError(f"recipe key 'model.config' does not fit {cls.__name__}: {e}") from None
         self.model = model.to(self.device)
         self.train_model = tdist.wrap_model(self.model, r.train.parallel)  # DDP/FSDP2 under torchrun
         groups = state.param_groups(self.model.named_parameters(), r.optim.weight_decay)

@@ -6,6 +6,7 @@
     python -m core.checkpoint convert model.pt model.ckpt                 # .pt <-> .safetensors <-> .ckpt
     python -m core.checkpoint hf-import HF_LLAMA_DIR llama.safetensors    # Hugging Face -> ours (an adapter)
     python -m core.checkpoint hf-export runs/tiny/checkpoints OUT_DIR     # ours -> Hugging Face
+    python -m core.checkpoint hf-info HF_DIR                              # a folder for model.source: hf:DIR
 
 Every error is one line on stderr and exit status 2.
 """
@@ -112,6 +113,30 @@ def _hf_export(args) -> None:
     print(f"wrote {out / 'config.json'} and {', '.join(files)} ({dtype})")
 
 
+def _hf_info(args) -> None:
+    """What a Hugging Face folder holds (JSON and safetensors headers only) and where it runs."""
+    from core import hfmodel
+
+    info = hfmodel.inspect_folder(args.hf_dir)
+    count, dtypes, nbytes = hfmodel.tensor_summary(info)
+    stored = ", ".join(f"{hfmodel.dtype_name(d)} x{n}" for d, n in dtypes.most_common())
+    declared = info.config.get("dtype") or info.config.get("torch_dtype") or "not set"
+    names = [p.name for p in info.weight_files]
+    weights = (f"{info.index.name} -> {len(names)} shard(s): {', '.join(names)}" if info.index else names[0])
+    try:
+        family = hfmodel.family_of(info)
+        torch_line = f"supported ({family.model_class}; verified: {family.verified})"
+    except UserError as e:
+        torch_line = f"not supported: {str(e).split(': ', 1)[1]}"
+    print(f"folder: {info.path}\nmodel_type: {info.model_type}\narchitecture: {info.architecture}\n"
+          f"parameters: {count:,} (safetensors headers, {sum(dtypes.values())} tensors, {nbytes / 1e6:,.1f} MB)\n"
+          f"dtype: {hfmodel.dtype_name(dtypes.most_common(1)[0][0]) if dtypes else 'none'} "
+          f"(tensors: {stored or 'none'}; config.json: {declared})\nweights: {weights}\n"
+          f"tokenizer: {', '.join(info.tokenizer_files) or 'none'}\n"
+          f"generation: {', '.join(info.generation_files) or 'none'}\n"
+          f"torch: {torch_line}\nmindspore: {hfmodel.MINDSPORE}")
+
+
 def _list(args) -> None:
     complete, broken = list_checkpoints(args.root, verify=True)
     if not complete and not broken:
@@ -136,7 +161,7 @@ def _convert(args) -> None:
 
 
 COMMANDS = {"list": _list, "info": _info, "export": lambda a: print(f"wrote {export_weights(a.path, a.out)}"),
-            "convert": _convert, "hf-import": _hf_import, "hf-export": _hf_export}
+            "convert": _convert, "hf-import": _hf_import, "hf-export": _hf_export, "hf-info": _hf_info}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="auto: the dtype recorded by hf-import, else float32")
     px.add_argument("--max-shard-size", default=None, metavar="SIZE",
                     help="split the weights into shards of at most SIZE (e.g. 5GB, 200MB) with an index file")
+    sub.add_parser("hf-info", help="what a Hugging Face folder holds, and whether model.source: hf:DIR runs it"
+                   ).add_argument("hf_dir")
     return p
 
 

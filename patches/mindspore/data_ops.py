@@ -60,7 +60,9 @@ def index_add(input, dim, index, source, *, alpha=1):
 
 
 def histc(input, bins=100, min=0, max=0):
-    return _histc(input, bins, float(min), float(max))
+    # counts are piecewise constant (torch gives them no gradient); MindSpore's Histogram has no bprop, so
+    # a histc inside a differentiated loss (transformers' MoE load balancing) must not reach it
+    return _histc(ops.stop_gradient(input), bins, float(min), float(max))
 
 
 def _check_pynative(name):

@@ -129,3 +129,21 @@ def test_a_family_without_its_compat_is_a_one_line_error(ms):
     assert "\n" not in str(e.value)
     with pytest.raises(BackendError, match="no modeling file for model_type 'not_a_family'"):
         load_family("not_a_family")
+
+
+@pytest.mark.parametrize("model_type", ["llama", "qwen3_moe"])
+def test_recipe_from_a_folder_trains_on_both_backends_with_the_same_losses(model_type, tmp_path):
+    """`model.source: hf:DIR` through core.parity: both backends from the folder's weights, 10 steps."""
+    needs("mindspore")
+    needs("torch")
+    from test_hf_torch import save_hf, write_recipe
+
+    from core.parity.run import run_parity
+
+    save_hf(tmp_path / "hf", model_type)
+    report = run_parity(str(write_recipe(tmp_path, tmp_path / "hf", steps=10)), steps=10, out=tmp_path / "parity")
+    checks = report["checks"]
+    assert checks["forward"]["rel_l2"] <= LOGITS_TOL
+    assert checks["losses"]["max_rel"] <= LOSS_TOL and len(checks["losses"]["mindspore"]) == 10
+    assert report["ok"], report["failed"]
+    assert "pynative" in report["devices"]["mindspore"]

@@ -67,6 +67,14 @@ def histc_bins_range_edges_auto_range(x):
     return mint.histc(x, 4, 0.0, 1.0), mint.histc(x, 7, -1, 2), mint.histc(x), mint.histc(x, 5, 0.3, 0.3)
 
 
+def test_histc_inside_a_differentiated_loss_has_no_gradient():
+    """torch gives histc's counts no gradient; MindSpore's Histogram has no bprop, so the fallback stops it
+    (transformers' MoE load-balancing loss differentiates through a histc)."""
+    x = ms.Tensor(HIST)
+    grad = ms.grad(lambda a: (mint.histc(a, 4, 0.0, 1.0) * 2).sum() + (a * a).sum())(x)
+    np.testing.assert_allclose(grad.asnumpy(), 2 * HIST, rtol=1e-6)
+
+
 # ---------------------------------------------------------------- einsum
 Q, K = randf(2, 3, 4, 5), randf(2, 3, 6, 5)
 M1, M2, V1 = randf(4, 5), randf(5, 3), randf(4)

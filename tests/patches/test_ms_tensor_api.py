@@ -34,3 +34,9 @@ def test_a_spec_on_a_tensor_with_dimensions_fails_as_on_torch(ms_patched, torch)
     with pytest.raises(TypeError):
         format(ms_patched.Tensor(np.ones(2, np.float32)), ".2f")
     assert f"{ms_patched.Tensor(np.ones(2, np.float32))}" == str(ms_patched.Tensor(np.ones(2, np.float32)))
+
+
+def test_tensor_device_is_the_same_string_with_torchs_type(ms_patched):
+    """x.device.type (transformers picks a histc dtype by it): 'cpu' for MindSpore's 'CPU'."""
+    d = ms_patched.Tensor(np.ones(2, np.float32)).device
+    assert d == "CPU" and d.type == "cpu" and d.index is None

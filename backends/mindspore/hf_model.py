@@ -1,0 +1,78 @@
+"""`model.source: hf:DIR` on the MindSpore backend: the folder's family, from transformers' own modeling
+source converted by the codemods (backends/mindspore/hf_loader.py), with the folder's weights by their
+Hugging Face names.
+
+The model has the trainer's contract, as on torch (core/hfmodel.contract_class): `construct(input_ids,
+labels=None, attention_mask=None)` returns the logits (B, T, V), or with labels (already the next
+tokens, -100 ignored) the mean cross-entropy, plus the MoE router loss where the config asks for it.
+Parameters keep transformers' names (the converted class is subclassed, not wrapped), so checkpoints
+of either backend hold the same keys. Weights load strictly: a missing, extra or misshapen tensor is
+a one-line error naming the folder (tied weights, `lm_head.weight` -> embeddings, are one parameter).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from core.errors import RecipeError
+from core.hfmodel import check_config, family_of, inspect_folder, source_folder
+
+
+@functools.cache
+def contract_class(converted: type) -> type:
+    """The converted causal-LM class with the trainer's construct; names and parameters stay its own."""
+    from mindspore import mint
+
+    class CausalLM(converted):
+        def construct(self, input_ids, labels=None, attention_mask=None):
+            out = super().construct(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+            logits = out.logits  # (B, T, V)
+            if labels is None:
+                return logits
+            loss = mint.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1),
+                                                    ignore_index=-100)
+            aux = getattr(out, "aux_loss", None)
+            if aux is not None:
+                loss = loss + self.config.router_aux_loss_coef * aux
+            return loss
+
+    CausalLM.__name__ = converted.__name__
+    CausalLM.__qualname__ = f"mindbridge.{converted.__name__}"
+    return CausalLM
+
+
+def load_mindspore_model(folder: str | Path, config: dict | None = None):
+    """The folder's model on MindSpore, fp32 master weights, with the trainer's construct.
+
+    The weights are read by transformers itself (core.hfmodel.load_torch_model: its checkpoint
+    conversions, e.g. per-expert MoE tensors fused into `experts.gate_up_proj`, and its strict name and
+    shape checks), then copied into the converted model by name: the two hold the same parameter names."""
+    import mindspore as ms
+
+    from backends.mindspore.hf_loader import load_family
+    from core.hfmodel import load_torch_model
+
+    info = inspect_folder(folder)
+    family = family_of(info)
+    check_config(info, config or {})
+    reference = load_torch_model(info.path, config)
+    weights = {k: v.detach().float().numpy() for k, v in reference.state_dict().items()}
+    converted = getattr(load_family(info.model_type), family.model_class)
+    model = contract_class(converted)(reference.config)
+    del reference
+    params = dict(model.parameters_and_names())
+    missing = sorted(set(params) - set(weights))
+    misshapen = sorted(n for n in params if n in weights and tuple(params[n].shape) != weights[n].shape)
+    for what, names in (("missing keys", missing), ("mismatched keys", misshapen)):
+        if names:
+            raise RecipeError(f"{info.path}: the converted {family.model_class} does not fit the folder's weights: "
+                              f"{what} {names[:5]}")
+    for name, p in params.items():
+        p.set_data(ms.Tensor(weights[name]))
+    return model
+
+
+def build_mindspore_model(recipe):
+    """The MindSpore backend's build for `model.source: hf:DIR`."""
+    return load_mindspore_model(source_folder(recipe.model.source, recipe.base_dir), recipe.model.config)
