@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.checkpoint.hf import _same  # model.config vs config.json: the comparison hf-import uses
 from core.errors import RecipeError
 
 PREFIX = "hf:"
@@ -182,15 +183,6 @@ def source_folder(spec: str, base_dir: str | Path = ".") -> Path:
     """DIR of 'hf:DIR', relative to the recipe's folder like file sources."""
     path = Path(spec[len(PREFIX):]).expanduser()
     return path if path.is_absolute() else Path(base_dir) / path
-
-
-def _same(mine: Any, theirs: Any) -> bool:
-    if isinstance(theirs, float) and isinstance(mine, (int, float, str)) and not isinstance(mine, bool):
-        try:
-            return float(mine) == theirs  # YAML reads 1e-5 (no dot) as a string
-        except ValueError:
-            return False
-    return mine == theirs
 
 
 def check_recipe(recipe) -> HFFolder:
