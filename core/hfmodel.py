@@ -44,18 +44,17 @@ class Family:
     verified: str  # what tests/hf/test_hf_torch.py checks for it (fp32, CPU)
 
 
-_LOGITS = "logits and loss equal transformers' own (fp32, within 1e-6)"
-_TRAINS = _LOGITS + "; trains on torch from a (sharded) folder, checkpoints keep HF names"
-SUPPORTED: dict[str, Family] = {  # config.json model_type -> family; torch backend only for now
-    "llama": Family("LlamaForCausalLM", _TRAINS),
-    "mistral": Family("MistralForCausalLM", _TRAINS),
-    "qwen2": Family("Qwen2ForCausalLM", _TRAINS),
-    "qwen3": Family("Qwen3ForCausalLM", _LOGITS + "; no training run in the tests"),
-    "gpt2": Family("GPT2LMHeadModel", _LOGITS + " (tied head); no training run in the tests"),
-    "mixtral": Family("MixtralForCausalLM", _LOGITS + ", router aux loss included as transformers adds it; "
-                                             "no training run in the tests"),
-    "qwen2_moe": Family("Qwen2MoeForCausalLM", _LOGITS + "; no training run in the tests"),
-    "qwen3_moe": Family("Qwen3MoeForCausalLM", _LOGITS + "; no training run in the tests"),
+_VERIFIED = ("logits and loss equal transformers' own (fp32, within 1e-6); 10 steps on both backends within 1e-4 "
+             "(core.parity); hf-export loads back in transformers with the trained logits (tests/hf)")
+SUPPORTED: dict[str, Family] = {  # config.json model_type -> family, on both backends
+    "llama": Family("LlamaForCausalLM", _VERIFIED + "; sharded folders, resume"),
+    "mistral": Family("MistralForCausalLM", _VERIFIED + " (sliding window); resume"),
+    "qwen2": Family("Qwen2ForCausalLM", _VERIFIED + " (QKV bias); resume"),
+    "qwen3": Family("Qwen3ForCausalLM", _VERIFIED + " (QK norm)"),
+    "gpt2": Family("GPT2LMHeadModel", _VERIFIED + " (tied head)"),
+    "mixtral": Family("MixtralForCausalLM", _VERIFIED + " (router aux loss included as transformers adds it)"),
+    "qwen2_moe": Family("Qwen2MoeForCausalLM", _VERIFIED + " (shared expert, router aux loss)"),
+    "qwen3_moe": Family("Qwen3MoeForCausalLM", _VERIFIED + " (router aux loss)"),
 }
 # MindSpore runs the family's own transformers modeling source, converted (backends/mindspore/hf_loader.py)
 MINDSPORE = "yes: transformers' modeling source converted (tests/hf/test_hf_mindspore.py); PyNative"
@@ -200,6 +199,13 @@ def check_recipe(recipe) -> HFFolder:
         raise RecipeError(f"{key}: {e}") from None
     check_config(info, recipe.model.config)
     return info
+
+
+def config_vocab_size(spec: str, base_dir: str | Path = ".") -> tuple[int | None, str]:
+    """(config.json's vocab_size, 'FILE has vocab_size:') of an hf: source, for the trainer's data check."""
+    info = inspect_folder(source_folder(spec, base_dir))
+    vocab = info.config.get("vocab_size", (info.config.get("text_config") or {}).get("vocab_size"))
+    return vocab, f"{info.config_file} has vocab_size:"
 
 
 def check_config(info: HFFolder, config: dict[str, Any]) -> None:

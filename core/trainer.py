@@ -25,7 +25,7 @@ from typing import Any
 from tqdm import tqdm
 
 from core import checkpoint as ckpt
-from core import registry
+from core import hfmodel, registry
 from core.batch import loss_tokens, micro_batch_weights
 from core.data import recipe_data
 from core.atomic import atomic_write_text
@@ -211,10 +211,12 @@ class Trainer:
     def run(self) -> RunSummary:
         r = self.r
         data = recipe_data(r)
-        model_vocab = r.model.config.get("vocab_size")
+        model_vocab, where = r.model.config.get("vocab_size"), "recipe key 'model.config.vocab_size' is"
+        if hfmodel.is_hf_source(r.model.source):  # the folder's config.json decides
+            model_vocab, where = hfmodel.config_vocab_size(r.model.source, r.base_dir)
         data_vocab = getattr(data, "vocab_size", None)
         if isinstance(model_vocab, int) and data_vocab is not None and model_vocab < data_vocab:
-            raise RecipeError(f"recipe key 'model.config.vocab_size' is {model_vocab}, smaller than the vocabulary of "
+            raise RecipeError(f"{where} {model_vocab}, smaller than the vocabulary of "
                               f"data.source '{r.data.source}' ({data_vocab} token ids)")
         with self._model_errors("building the model"):
             self.backend.build()

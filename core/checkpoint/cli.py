@@ -5,7 +5,7 @@
     python -m core.checkpoint export runs/tiny/checkpoints/step_00000300 tiny.safetensors
     python -m core.checkpoint convert model.pt model.ckpt                 # .pt <-> .safetensors <-> .ckpt
     python -m core.checkpoint hf-import HF_LLAMA_DIR llama.safetensors    # Hugging Face -> ours (an adapter)
-    python -m core.checkpoint hf-export runs/tiny/checkpoints OUT_DIR     # ours -> Hugging Face
+    python -m core.checkpoint hf-export runs/tiny/checkpoints OUT_DIR     # ours -> Hugging Face (hf: runs too)
     python -m core.checkpoint hf-info HF_DIR                              # a folder for model.source: hf:DIR
 
 Every error is one line on stderr and exit status 2.
@@ -103,8 +103,37 @@ def _hf_import(args) -> None:
                                       "init_from": str(out)}}, sort_keys=False).rstrip())
 
 
+def _hf_source_of(args, path: Path) -> tuple[Path, dict] | None:
+    """(source folder, model.config) when the checkpoint's run (or --recipe) has model.source: hf:DIR."""
+    from core.hfmodel import is_hf_source, source_folder
+
+    if args.recipe:
+        from core.recipe import load_recipe
+
+        r = load_recipe(args.recipe, args.overrides)
+        source, config, base = r.model.source, dict(r.model.config), r.base_dir
+    elif path.is_dir():
+        meta = read_meta(resolve(path, verify=True))
+        model = (meta.get("recipe") or {}).get("model", {})
+        source, config, base = model.get("source", ""), dict(model.get("config") or {}), meta.get("recipe_dir", ".")
+    else:
+        return None
+    return (source_folder(source, base), config) if is_hf_source(source or "") else None
+
+
 def _hf_export(args) -> None:
     path = Path(args.path)
+    hf_source = _hf_source_of(args, path)
+    if hf_source is not None:
+        if args.adapter:
+            raise FormatError("--adapter is for our own models; a run of model.source: hf:DIR exports without one")
+        from core.checkpoint.hf_source import export_hf_source
+
+        out = export_hf_source(load_weights(path), *hf_source, args.out_dir, dtype=args.dtype,
+                               max_shard_size=_parse_size(args.max_shard_size))
+        files = sorted(p.name for p in out.iterdir())
+        print(f"wrote {out}: {', '.join(files)} (from {hf_source[0]})")
+        return
     cfg, recorded, adapter = _export_config(args, path)
     dtype = args.dtype if args.dtype != "auto" else {"BF16": "bfloat16", "F16": "float16"}.get(recorded or "", "float32")
     out = hf.export_hf(load_weights(path), cfg, args.out_dir, adapter, dtype=dtype,
@@ -189,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     px.add_argument("--adapter", default=None, help=f"the model's {hf.ADAPTER_FILE} (default: beside the "
                                                     "recipe's model source)")
     px.add_argument("--dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
-                    help="auto: the dtype recorded by hf-import, else float32")
+                    help="auto: the dtype recorded by hf-import (hf: sources: the source folder's), else float32")
     px.add_argument("--max-shard-size", default=None, metavar="SIZE",
                     help="split the weights into shards of at most SIZE (e.g. 5GB, 200MB) with an index file")
     sub.add_parser("hf-info", help="what a Hugging Face folder holds, and whether model.source: hf:DIR runs it"

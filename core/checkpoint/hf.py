@@ -28,7 +28,7 @@ from types import ModuleType
 
 import numpy as np
 
-from core.atomic import atomic_write_bytes, atomic_write_text
+from core.atomic import atomic_dir
 from core.checkpoint.formats import read_safetensors
 from core.errors import CheckpointError
 
@@ -174,8 +174,7 @@ def export_hf(weights: dict[str, np.ndarray], cfg: dict, out_dir: str | Path, ad
     model.safetensors, or, past `max_shard_bytes`, model-0000i-of-0000n.safetensors shards plus
     model.safetensors.index.json, as `save_pretrained(max_shard_size=...)` does."""
     out = Path(out_dir)
-    if (out / "model.safetensors.index.json").exists() or (out / "model.safetensors").exists():
-        raise HFError(f"{out} already holds a Hugging Face checkpoint; choose an empty folder")
+    refuse_existing(out)
     st_dtype = _DTYPE_NAMES.get(dtype, dtype)
     if st_dtype not in ("F32", "F16", "BF16"):
         raise HFError(f"export dtype {dtype!r} (choose float32, float16 or bfloat16)")
@@ -193,18 +192,25 @@ def export_hf(weights: dict[str, np.ndarray], cfg: dict, out_dir: str | Path, ad
         del tensors[adapter.to_hf(head)]  # HF stores a tied head once
     hf_cfg["dtype"] = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}[st_dtype]
     shards = _shards(tensors, max_shard_bytes)
-    if len(shards) == 1:
-        atomic_write_bytes(out / "model.safetensors", _serialize(tensors, st_dtype))
-    else:
-        weight_map = {}
-        for i, names in enumerate(shards, 1):
-            fname = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
-            atomic_write_bytes(out / fname, _serialize({k: tensors[k] for k in names}, st_dtype))
-            weight_map.update(dict.fromkeys(names, fname))
-        index = {"metadata": {"total_size": sum(v.nbytes for v in tensors.values())}, "weight_map": weight_map}
-        atomic_write_text(out / "model.safetensors.index.json", json.dumps(index, indent=2) + "\n")
-    atomic_write_text(out / "config.json", json.dumps(hf_cfg, indent=2, sort_keys=True) + "\n")
+    with atomic_dir(out) as tmp:  # the folder appears whole, or not at all
+        if len(shards) == 1:
+            (tmp / "model.safetensors").write_bytes(_serialize(tensors, st_dtype))
+        else:
+            weight_map = {}
+            for i, names in enumerate(shards, 1):
+                fname = f"model-{i:05d}-of-{len(shards):05d}.safetensors"
+                (tmp / fname).write_bytes(_serialize({k: tensors[k] for k in names}, st_dtype))
+                weight_map.update(dict.fromkeys(names, fname))
+            index = {"metadata": {"total_size": sum(v.nbytes for v in tensors.values())}, "weight_map": weight_map}
+            (tmp / "model.safetensors.index.json").write_text(json.dumps(index, indent=2) + "\n")
+        (tmp / "config.json").write_text(json.dumps(hf_cfg, indent=2, sort_keys=True) + "\n")
     return out
+
+
+def refuse_existing(out: Path) -> None:
+    """Export never writes over a folder: OUT must not exist yet, or be empty."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise HFError(f"{out} already exists and is not empty; hf-export never writes over it, choose a new folder")
 
 
 def _shards(tensors: dict[str, np.ndarray], max_bytes: int | None) -> list[list[str]]:

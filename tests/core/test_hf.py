@@ -249,6 +249,6 @@ def test_sharded_export_loads_in_transformers_with_identical_logits(hf_dir, tmp_
     assert rel_l2(logits, ref_logits) == 0.0
     capsys.readouterr()
     assert checkpoint.main(["hf-export", str(ours), str(out)]) == 2  # never over an existing checkpoint
-    assert "already holds a Hugging Face checkpoint" in capsys.readouterr().err
+    assert "already exists and is not empty; hf-export never writes over it" in capsys.readouterr().err
     assert checkpoint.main(["hf-export", str(ours), str(tmp_path / "z"), "--max-shard-size", "lots"]) == 2
     assert "--max-shard-size 'lots'" in capsys.readouterr().err

@@ -131,19 +131,49 @@ def test_a_family_without_its_compat_is_a_one_line_error(ms):
         load_family("not_a_family")
 
 
-@pytest.mark.parametrize("model_type", ["llama", "qwen3_moe"])
-def test_recipe_from_a_folder_trains_on_both_backends_with_the_same_losses(model_type, tmp_path):
-    """`model.source: hf:DIR` through core.parity: both backends from the folder's weights, 10 steps."""
+@pytest.mark.parametrize("model_type", [pytest.param(t, marks=[] if t in ("llama", "qwen3_moe") else pytest.mark.slow)
+                                        for t in sorted(FAMILIES)])
+def test_recipe_from_a_folder_trains_on_both_backends_with_the_same_losses_and_exports(model_type, tmp_path):
+    """`model.source: hf:DIR` through core.parity: both backends from the folder's weights, 10 steps; then
+    the MindSpore run's checkpoint goes through hf-export and transformers gives MindSpore's logits."""
     needs("mindspore")
     needs("torch")
+    from test_hf_export import exported_logits, rel_l2, trained_logits
     from test_hf_torch import save_hf, write_recipe
 
+    from core import checkpoint
     from core.parity.run import run_parity
 
     save_hf(tmp_path / "hf", model_type)
     report = run_parity(str(write_recipe(tmp_path, tmp_path / "hf", steps=10)), steps=10, out=tmp_path / "parity")
     checks = report["checks"]
+    print(f"{model_type}: forward {checks['forward']['rel_l2']:.1e}, losses {checks['losses']['max_rel']:.1e}, "
+          f"grads {checks['grads']['per_name'][checks['grads']['worst']]['rel_l2']:.1e}, "
+          f"params {checks['params']['per_name'][checks['params']['worst']]['rel_l2']:.1e}, failed {report['failed']}, "
+          f"timing {report['timing_s']}")
     assert checks["forward"]["rel_l2"] <= LOGITS_TOL
     assert checks["losses"]["max_rel"] <= LOSS_TOL and len(checks["losses"]["mindspore"]) == 10
     assert report["ok"], report["failed"]
     assert "pynative" in report["devices"]["mindspore"]
+
+    ckpt = tmp_path / "parity/mindspore/checkpoints"
+    assert checkpoint.main(["hf-export", str(ckpt), str(tmp_path / "exported")]) == 0
+    ours = trained_logits(tmp_path, tmp_path / "hf", ckpt, backend="mindspore")
+    err = rel_l2(exported_logits(tmp_path / "exported", model_type), ours)
+    print(f"{model_type}: exported MindSpore checkpoint, logits rel L2 {err:.1e}")
+    assert err <= LOGITS_TOL
+
+
+def test_shipped_tiny_qwen_recipe_trains_on_both_backends_with_the_same_losses(tmp_path):
+    """examples/hf/tiny_qwen.yaml (the shipped tiny-qwen3 folder), 4 steps per backend, fp32."""
+    needs("mindspore")
+    from conftest import REPO
+
+    from core.launch import train
+
+    recipe = str(REPO / "examples/hf/tiny_qwen.yaml")
+    runs = {b: train(recipe, backend=b, device="cpu", log=lambda *a: None,
+                     overrides={"train.steps": 4, "train.eval_every": 0, "train.out_dir": str(tmp_path / b)})
+            for b in ("torch", "mindspore")}
+    t, m = runs["torch"]["losses"], runs["mindspore"]["losses"]
+    assert len(t) == 4 and max(abs(a - b) / a for a, b in zip(t, m)) <= LOSS_TOL, (t, m)

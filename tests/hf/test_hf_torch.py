@@ -32,7 +32,7 @@ FAMILIES = {  # model_type -> (config class, config)
     "qwen2": ("Qwen2Config", LAYERS),
     "qwen3": ("Qwen3Config", dict(LAYERS, head_dim=8)),
     "gpt2": ("GPT2Config", dict(n_embd=32, n_layer=2, n_head=4, vocab_size=300, n_positions=128, bos_token_id=0,
-                                eos_token_id=0)),
+                                eos_token_id=0, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)),  # comparable runs
     "mixtral": ("MixtralConfig", dict(LAYERS, num_local_experts=4, **MOE)),
     "qwen2_moe": ("Qwen2MoeConfig", dict(LAYERS, num_experts=4, moe_intermediate_size=32,
                                          shared_expert_intermediate_size=32, **MOE)),
@@ -266,3 +266,17 @@ def test_bad_folders_are_one_line_errors(tmp_path, good_folder, case):
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: "), proc.stderr
     assert expected in proc.stderr, proc.stderr
+
+
+def test_data_vocabulary_larger_than_config_json_is_a_one_line_error_before_building(tmp_path):
+    """Byte data (256 ids) into a folder whose config.json has vocab_size 200: refused at the start of the run."""
+    import transformers
+
+    from core.launch import train
+
+    folder = tmp_path / "small-vocab"
+    transformers.LlamaForCausalLM(transformers.LlamaConfig(**dict(LAYERS, vocab_size=200))).save_pretrained(folder)
+    with pytest.raises(RecipeError) as e:
+        train(str(write_recipe(tmp_path, folder)), device="cpu", log=lambda *a: None)
+    assert str(e.value) == (f"{folder.resolve() / 'config.json'} has vocab_size: 200, smaller than the vocabulary of "
+                            "data.source 'embedded' (256 token ids)")
