@@ -2,6 +2,7 @@
 
     python benchmarks/train_throughput.py                         # examples/llama/tiny.yaml, 20 timed steps
     python benchmarks/train_throughput.py RECIPE --steps 30 --rounds 3 --json out.json
+    python benchmarks/train_throughput.py --hf                    # the same sizes as a Hugging Face Llama folder
 
 Rows: the torch backend; a bare hand-written torch loop (the same model file, batches, AdamW and
 clipping, no mindbridge code: the baseline for the torch backend's own overhead); the MindSpore
@@ -12,6 +13,11 @@ kernels, no codemods, no patches); neither is shipped. Every row runs the same b
 optimizer (AdamW with torch semantics), clipping and learning rate, and is timed per step after
 warm-up; a row's figure is tokens / median step time.
 Targets: torch backend >= 0.97x the bare loop; MindSpore graph >= 0.95x native, >= 0.5x torch.
+
+`--hf` writes a random Hugging Face Llama folder of the recipe's sizes to a temporary folder and
+times `model.source: hf:DIR` instead: the torch backend (transformers' class), a bare transformers
+loop (baseline), and the MindSpore backend on the converted transformers source in PyNative (graph
+mode does not compile transformers' source yet, so that row is reported as not measured).
 """
 
 from __future__ import annotations
@@ -183,6 +189,37 @@ class BareTorchLoop:
         return float(loss.detach())
 
 
+class BareTransformersLoop(BareTorchLoop):
+    """The --hf baseline: transformers' model from the folder and a plain loop, no mindbridge code."""
+
+    def __init__(self, recipe):
+        import torch
+        import torch.nn.functional as F
+        import transformers
+
+        folder = Path(recipe.base_dir) / recipe.model.source[len("hf:"):]
+        torch.manual_seed(recipe.train.seed)
+        self.torch = torch
+        hf = transformers.AutoModelForCausalLM.from_pretrained(str(folder), local_files_only=True, dtype=torch.float32)
+
+        class Model(torch.nn.Module):  # the same loss as the trainer's: labels are the next tokens already
+            def __init__(self):
+                super().__init__()
+                self.hf = hf
+
+            def forward(self, input_ids, labels):
+                logits = self.hf(input_ids=input_ids, use_cache=False).logits
+                return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
+
+        self.model = Model()
+        params = list(self.model.parameters())
+        o = recipe.optim
+        groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": o.weight_decay},
+                  {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+        self.opt = torch.optim.AdamW(groups, lr=o.lr, betas=tuple(o.betas), eps=o.eps)
+        self.clip = recipe.train.clip_grad_norm
+
+
 ROWS = {  # row -> (label, backend for core.train, recipe overrides); backend None: a hand-written baseline
     "torch": ("torch backend", "torch", {}),
     "bare_torch": ("bare torch loop (baseline)", None, {}),
@@ -190,7 +227,39 @@ ROWS = {  # row -> (label, backend for core.train, recipe overrides); backend No
     "ms_pynative": ("mindspore backend (pynative)", "mindspore", {"train.mode": "pynative"}),
     "native_graph": ("native mindspore (graph)", None, {}),
 }
-BASELINES = {"bare_torch": BareTorchLoop, "native_graph": NativeRunner}
+HF_ROWS = {  # --hf: a Hugging Face Llama folder of the tiny recipe's size, model.source: hf:DIR
+    "torch": ("torch backend (hf:)", "torch", {}),
+    "bare_transformers": ("bare transformers loop (baseline)", None, {}),
+    "ms_pynative": ("mindspore backend (hf:, pynative)", "mindspore", {"train.mode": "pynative"}),
+}
+ALL_ROWS = {**ROWS, **HF_ROWS}
+BASELINES = {"bare_torch": BareTorchLoop, "native_graph": NativeRunner, "bare_transformers": BareTransformersLoop}
+# hf: folders run PyNative only: transformers' source does not compile in graph mode yet (docs/hf.md)
+HF_GRAPH = "not measured: hf: folders do not compile in MindSpore graph mode yet (the run falls back to PyNative)"
+
+
+def write_hf_llama(recipe_path: str, out: Path) -> Path:
+    """A Hugging Face Llama folder with the recipe's model.config sizes (random, seed 0), and a copy of
+    the recipe that trains it as `model.source: hf:`; returns the new recipe's path."""
+    import torch
+    import transformers
+    import yaml
+
+    raw = yaml.safe_load(Path(recipe_path).read_text())
+    c = raw["model"]["config"]
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(vocab_size=c["vocab_size"], hidden_size=c["dim"], intermediate_size=c["hidden_dim"],
+                                      num_hidden_layers=c["n_layers"], num_attention_heads=c["n_heads"],
+                                      num_key_value_heads=c["n_kv_heads"], max_position_embeddings=c["max_seq_len"],
+                                      rms_norm_eps=c.get("norm_eps", 1e-5), tie_word_embeddings=False)
+    transformers.LlamaForCausalLM(config).save_pretrained(out / "hf-llama")
+    raw["model"] = {"source": "hf:hf-llama"}
+    raw["name"] = f"{Path(recipe_path).stem}_hf"
+    if raw.get("data", {}).get("source", "embedded") != "embedded":
+        raw["data"]["source"] = str((Path(recipe_path).parent / raw["data"]["source"]).resolve())
+    recipe = out / "hf_llama.yaml"
+    recipe.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return recipe
 
 
 def _step_times(elapsed: list[float], warmup: int) -> list[float]:
@@ -204,7 +273,7 @@ def time_row(row: str, recipe_path: str, steps: int, warmup: int) -> float:
     core.data, the update, and for the mindbridge rows everything core.trainer does around it (token
     weights, metrics line, progress), run through core.train exactly as `core.launch` runs it."""
     r = resolve_recipe(recipe_path, "torch", "cpu")
-    label, backend, overrides = ROWS[row]
+    label, backend, overrides = ALL_ROWS[row]
     tokens = r.data.batch_size * r.data.seq_len
     if backend is not None:
         import tempfile
@@ -234,44 +303,57 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation)")
     p.add_argument("--rounds", type=int, default=2, help="rounds over all rows; the median is reported")
     p.add_argument("--json", help="also write the figures to this file")
-    p.add_argument("--row", choices=list(ROWS), help=argparse.SUPPRESS)  # internal: time one row
+    p.add_argument("--hf", action="store_true", help="the same sizes as a Hugging Face Llama folder "
+                                                     "(model.source: hf:DIR), transformers' own model")
+    p.add_argument("--row", choices=list(ALL_ROWS), help=argparse.SUPPRESS)  # internal: time one row
     args = p.parse_args(argv)
     if args.row:
         print(json.dumps({"tokens_per_s": time_row(args.row, args.recipe, args.steps, args.warmup)}))
         return 0
 
+    if args.hf:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="mindbridge-hf-bench-") as tmp:
+            return run_rows(args, str(write_hf_llama(args.recipe, Path(tmp))), HF_ROWS, {
+                "torch / bare_transformers": ("torch", "bare_transformers"),
+                "ms_pynative / torch": ("ms_pynative", "torch")}, notes={"mindspore backend (hf:, graph)": HF_GRAPH})
+    return run_rows(args, args.recipe, ROWS, {
+        "torch / bare_torch": ("torch", "bare_torch"), "ms_graph / native_graph": ("ms_graph", "native_graph"),
+        "ms_graph / torch": ("ms_graph", "torch"), "ms_graph / ms_pynative": ("ms_graph", "ms_pynative")})
+
+
+def run_rows(args, recipe: str, rows_spec: dict, ratio_spec: dict, notes: dict | None = None) -> int:
     # Each row runs in its own process: torch's and MindSpore's thread pools in one process slow
     # each other down (measured: torch 13x slower once MindSpore graphs were built beside it).
     # Rounds alternate the rows so that load from elsewhere on the machine hits them alike.
-    samples: dict[str, list[float]] = {row: [] for row in ROWS}
-    r = resolve_recipe(args.recipe, "torch", "cpu")
+    samples: dict[str, list[float]] = {row: [] for row in rows_spec}
+    r = resolve_recipe(recipe, "torch", "cpu")
     print(f"{r.name}: batch {r.data.batch_size} x {r.data.seq_len} tokens, {args.steps} timed steps x "
           f"{args.rounds} rounds per row, each row in its own process")
     for k in range(args.rounds):
-        for row in ROWS:
-            cmd = [sys.executable, __file__, args.recipe, "--row", row, "--steps", str(args.steps),
+        for row in rows_spec:
+            cmd = [sys.executable, __file__, recipe, "--row", row, "--steps", str(args.steps),
                    "--warmup", str(args.warmup)]
             proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
             if proc.returncode != 0:
                 print(proc.stderr[-3000:], file=sys.stderr)
                 return 1
             samples[row].append(json.loads(proc.stdout.strip().splitlines()[-1])["tokens_per_s"])
-            print(f"  round {k + 1} {ROWS[row][0]:<30} {samples[row][-1]:>10,.0f} tok/s", flush=True)
+            print(f"  round {k + 1} {rows_spec[row][0]:<36} {samples[row][-1]:>10,.0f} tok/s", flush=True)
     rows = {row: statistics.median(v) for row, v in samples.items()}
     print("median tokens/s:")
     for row, v in rows.items():
-        print(f"  {ROWS[row][0]:<30} {v:>10,.0f}")
-    ratios = {
-        "torch / bare_torch": rows["torch"] / rows["bare_torch"],
-        "ms_graph / native_graph": rows["ms_graph"] / rows["native_graph"],
-        "ms_graph / torch": rows["ms_graph"] / rows["torch"],
-        "ms_graph / ms_pynative": rows["ms_graph"] / rows["ms_pynative"],
-    }
+        print(f"  {rows_spec[row][0]:<36} {v:>10,.0f}")
+    for label, note in (notes or {}).items():
+        print(f"  {label:<36} {note}")
+    ratios = {name: rows[a] / rows[b] for name, (a, b) in ratio_spec.items()}
     print("ratios:")
     for k, v in ratios.items():
-        print(f"  {k:<30} {v:6.2f}x")
+        print(f"  {k:<36} {v:6.2f}x")
     if args.json:
-        atomic_write_text(args.json, json.dumps({"tokens_per_s": rows, "samples": samples, "ratios": ratios}, indent=2))
+        atomic_write_text(args.json, json.dumps({"tokens_per_s": rows, "samples": samples, "ratios": ratios,
+                                                 "notes": notes or {}}, indent=2))
     return 0
 
 

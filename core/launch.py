@@ -85,12 +85,31 @@ def build_parser(prog: str = "python -m core.launch") -> argparse.ArgumentParser
     p.add_argument("--no-progress", action="store_true", help="log lines only, no progress bar")
     p.add_argument("--print-recipe", action="store_true", help="print the resolved recipe and exit")
     d = p.add_argument_group("multi-process (docs/distributed.md)")
-    d.add_argument("--nproc", type=int, default=1, help="processes on this node: spawns torchrun (msrun for mindspore)")
-    d.add_argument("--nnodes", type=int, default=1, help="number of nodes (run the same command on each)")
-    d.add_argument("--node-rank", type=int, default=0, help="this node's index, 0..nnodes-1")
-    d.add_argument("--master-addr", default="127.0.0.1", help="address of node 0")
-    d.add_argument("--master-port", type=int, default=None, help="port on node 0 (default: a free one on one node)")
+    d.add_argument("--nproc", type=int, default=None,
+                   help="processes on this node: spawns torchrun (msrun for mindspore); default $NPUS_PER_NODE, else 1")
+    d.add_argument("--nnodes", type=int, default=None,
+                   help="number of nodes (run the same command on each); default $NNODES, else 1")
+    d.add_argument("--node-rank", type=int, default=None, help="this node's index, 0..nnodes-1; default $NODE_RANK, else 0")
+    d.add_argument("--master-addr", default=None, help="address of node 0; default $MASTER_ADDR, else 127.0.0.1")
+    d.add_argument("--master-port", type=int, default=None,
+                   help="port on node 0; default $MASTER_PORT, else a free one on one node")
     return p
+
+
+def _launch_spec(args, env):
+    """The launcher flags, with MindSpeed's NNODES/NODE_RANK/MASTER_ADDR/MASTER_PORT/NPUS_PER_NODE as their
+    defaults (core/distributed/node_env.py); inside a worker only the flags count."""
+    from core import distributed
+    from core.distributed.node_env import launch_values
+
+    flags = {"nproc": args.nproc, "nnodes": args.nnodes, "node_rank": args.node_rank, "master_addr": args.master_addr,
+             "master_port": args.master_port}
+    values, used = launch_values(flags, {} if env.active else os.environ)
+    if used:
+        print(f"mindbridge: from the environment: {', '.join(f'{v}={os.environ[v]}' for v in used)}", flush=True)
+    spec = distributed.LaunchSpec(**values)
+    spec.check()
+    return spec
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m core.launch") -> int:
@@ -108,8 +127,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m core.launch") -> 
         if args.print_recipe:
             print(dump_recipe(r), end="")
             return 0
-        spec = distributed.LaunchSpec(args.nproc, args.nnodes, args.node_rank, args.master_addr, args.master_port)
-        spec.check()
+        spec = _launch_spec(args, env)
         if spec.multi_process:
             if env.active:
                 raise distributed.DistributedError(f"already running under {env.launcher}; drop --nproc/--nnodes")
