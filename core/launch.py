@@ -71,6 +71,16 @@ def _exit_torchrun_worker() -> None:
     os._exit(0)
 
 
+MINDSPEED_SWITCHES = {"--no-load-optim": "checkpoint.load_optimizer", "--no-load-rng": "checkpoint.load_rng",
+                      "--no-save-optim": "checkpoint.save_optimizer"}
+
+
+def switch_overrides(args) -> list[str]:
+    """--set overrides for the MindSpeed-named flags."""
+    out = [f"{key}=false" for flag, key in MINDSPEED_SWITCHES.items() if getattr(args, flag[2:].replace("-", "_"))]
+    return out + ([f"train.save_every={args.save_interval}"] if args.save_interval is not None else [])
+
+
 def build_parser(prog: str = "python -m core.launch") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description="Train a mindbridge recipe on torch or MindSpore.")
     p.add_argument("recipe", help="path to a recipe YAML (e.g. examples/llama/tiny.yaml)")
@@ -83,6 +93,11 @@ def build_parser(prog: str = "python -m core.launch") -> argparse.ArgumentParser
                    help="override a recipe key, e.g. --set train.steps=50 (repeatable)")
     p.add_argument("--out", default=None, help="run folder (same as --set train.out_dir=...)")
     p.add_argument("--no-progress", action="store_true", help="log lines only, no progress bar")
+    m = p.add_argument_group("MindSpeed names (each is a recipe key)")
+    for flag, key in MINDSPEED_SWITCHES.items():
+        m.add_argument(flag, action="store_true", help=f"--set {key}=false")
+    m.add_argument("--save-interval", type=int, default=None, metavar="N", help="--set train.save_every=N")
+    m.add_argument("--log-tps", action="store_true", help="accepted for MindSpeed scripts: tokens/s is always logged")
     p.add_argument("--print-recipe", action="store_true", help="print the resolved recipe and exit")
     d = p.add_argument_group("multi-process (docs/distributed.md)")
     d.add_argument("--nproc", type=int, default=None,
@@ -117,7 +132,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m core.launch") -> 
 
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(prog).parse_args(argv)
-    overrides = list(args.overrides) + ([f"train.out_dir={args.out}"] if args.out else [])
+    overrides = switch_overrides(args) + list(args.overrides) + ([f"train.out_dir={args.out}"] if args.out else [])
     env = distributed.detect_env()
     where = f"rank {env.rank}: " if env.active else ""
     if env.active:  # a worker of `core.launch --nproc`: stop as soon as that launcher is gone

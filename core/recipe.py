@@ -81,6 +81,9 @@ class CheckpointConfig:
     dir: str = ""  # default <out_dir>/checkpoints
     resume: str = "none"  # none | auto (newest complete checkpoint) | a checkpoint path
     keep_last: int = 3  # complete checkpoints kept; 0 keeps all
+    load_optimizer: bool = True  # resume the optimizer state too (MindSpeed: --no-load-optim turns it off)
+    load_rng: bool = True  # resume the random state too (--no-load-rng)
+    save_optimizer: bool = True  # checkpoints hold the optimizer state (--no-save-optim: weights only, smaller)
 
 
 @dataclass

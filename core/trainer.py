@@ -122,11 +122,13 @@ class Trainer:
 
     def _save(self, step: int) -> Path | None:
         # Every rank gathers the state (a collective when it is sharded, e.g. FSDP); only rank 0 writes.
-        weights, optim = self.backend.state_dict(), self.backend.optimizer_state()
+        save_optim = self.r.checkpoint.save_optimizer
+        weights, optim = self.backend.state_dict(), self.backend.optimizer_state() if save_optim else {}
         if not self.is_main:
             return None
         meta = {"step": step, "backend": self.backend.name, "rng": self.backend.rng_state(),
-                "recipe": self.r.to_dict(), "recipe_dir": str(Path(self.r.base_dir).resolve())}
+                "recipe": self.r.to_dict(), "recipe_dir": str(Path(self.r.base_dir).resolve()),
+                "optimizer_saved": save_optim}
         return ckpt.save_checkpoint(self.ckpt_dir, step, weights, optim, meta,
                                     keep_last=self.r.checkpoint.keep_last or None)
 
@@ -155,8 +157,17 @@ class Trainer:
             path = Path(resume)
         weights, optim, meta = ckpt.load_checkpoint(path)
         self.backend.load_state_dict(weights)
-        self.backend.load_optimizer_state(optim)
-        if meta.get("backend") == self.backend.name and meta.get("rng"):
+        c = self.r.checkpoint
+        if not c.load_optimizer:
+            self._log("resume: optimizer state not loaded (checkpoint.load_optimizer: false); it starts fresh")
+        elif meta.get("optimizer_saved", True):
+            self.backend.load_optimizer_state(optim)
+        else:
+            raise CheckpointError(f"{path} holds no optimizer state (saved with checkpoint.save_optimizer: false); "
+                                  f"resume with --no-load-optim (checkpoint.load_optimizer: false)")
+        if not c.load_rng:
+            self._log("resume: random state not loaded (checkpoint.load_rng: false)")
+        elif meta.get("backend") == self.backend.name and meta.get("rng"):
             self.backend.set_rng_state(meta["rng"])
         return int(meta["step"]), str(path)
 
