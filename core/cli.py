@@ -3,6 +3,7 @@
     mindbridge train RECIPE [--backend mindspore] [--set k=v ...]   # = python -m core.launch
     mindbridge convert SRC -o OUT [...]                               # = python -m codemods.convert
     mindbridge data prepare INPUT OUT                                 # = python -m core.data
+    mindbridge plot RUN_DIR                                           # = python -m core.plot
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ COMMANDS = {
     "parity": ("core.parity", "compare the two backends on one recipe"),
     "checkpoint": ("core.checkpoint", "convert checkpoints between formats"),
     "patches": ("patches.__main__", "list or bisect runtime patches"),
+    "plot": ("core.plot", "draw a run's loss, lr and tokens/s to PNG"),
 }
 
 

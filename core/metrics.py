@@ -4,6 +4,8 @@ A run that resumes at step S keeps the lines of steps 1..S and continues after t
 starts an empty file. Lines a run supersedes (steps after S of an earlier attempt, a whole earlier
 run, a line cut off by a crash) are moved aside to `metrics.superseded-<time>.jsonl` next to it,
 never deleted; both files are rewritten atomically (core.atomic) before training continues.
+With the `tensorboard` package installed, each record also goes to TensorBoard event files in
+`<run dir>/tensorboard/` (core/tensorboard_log.py).
 
     log = MetricsLog.open(run_dir, resume_step=start)     # start 0: a fresh run
     log.write({"step": 1, "loss": 5.5, ...})
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from core.atomic import atomic_write_text
+from core.tensorboard_log import TensorBoardLog
 
 FILE = "metrics.jsonl"
 
@@ -47,6 +50,7 @@ def split_lines(lines: list[str], resume_step: int) -> tuple[list[str], list[str
 class MetricsLog:
     def __init__(self, path: Path, fh: IO[str], superseded: Path | None):
         self.path, self._fh, self.superseded = path, fh, superseded
+        self._tensorboard = TensorBoardLog.open(path.parent)  # None without the tensorboard package
 
     @classmethod
     def open(cls, run_dir: str | Path, resume_step: int = 0) -> "MetricsLog":
@@ -68,6 +72,10 @@ class MetricsLog:
     def write(self, record: dict) -> None:
         self._fh.write(json.dumps(record) + "\n")
         self._fh.flush()
+        if self._tensorboard is not None:
+            self._tensorboard.write(record)
 
     def close(self) -> None:
         self._fh.close()
+        if self._tensorboard is not None:
+            self._tensorboard.close()
