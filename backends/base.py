@@ -122,6 +122,10 @@ class Backend(abc.ABC):
     def num_parameters(self) -> int:
         """Unique parameter count (tied weights counted once)."""
 
+    def trainable_parameters(self) -> int:
+        """Unique parameters that train (model.freeze / model.lora leave the rest out of the optimizer)."""
+        return self.num_parameters()
+
     @abc.abstractmethod
     def train_step(self, micro_batches: Sequence[Batch], weights: Sequence[float], lr: float) -> StepResult:
         """One optimizer step at `lr`: gradients of sum_i weights[i] * loss(micro_batches[i]), averaged over

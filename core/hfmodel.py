@@ -11,9 +11,10 @@ hf-info without torch; every problem is one RecipeError line naming the file and
 `build_torch_model` (the torch backend's build) imports transformers and torch inside the call.
 The model keeps transformers' class and parameter names (our checkpoints hold Hugging Face names);
 only `forward` is adapted to the trainer's contract: `forward(input_ids, labels=None,
-attention_mask=None)` returns the logits (B, T, V), or with labels (already the next tokens, -100
-ignored) the mean cross-entropy. The MindSpore backend builds the same contract from transformers' own
-modeling source, converted (backends/mindspore/hf_model.py).
+attention_mask=None, position_ids=None, segment_ids=None)` returns the logits (B, T, V), or with labels
+(already the next tokens, -100 ignored) the mean cross-entropy; packed rows as in contract_class. The
+MindSpore backend builds the same contract from transformers' own modeling source, converted
+(backends/mindspore/hf_model.py).
 """
 
 from __future__ import annotations
@@ -221,18 +222,38 @@ def check_config(info: HFFolder, config: dict[str, Any]) -> None:
 
 @functools.cache
 def contract_class(hf_class: type) -> type:
-    """`hf_class` with the trainer's forward; parameters, names and loading stay transformers' own."""
+    """`hf_class` with the trainer's forward; parameters, names and loading stay transformers' own.
+
+    Packed rows (core.data `--pack`): `position_ids` (B, T) restart at 0 per sample and go to transformers
+    (rotary or absolute positions restart). With `segment_ids` (B, T) (`--neat-pack`: 1, 2, .. per sample,
+    0 on padding) attention stays inside each sample: the 2-D attention_mask is then left out, which is
+    transformers' own packed format (masking_utils.find_packed_sequence_indices: with position_ids and no
+    2-D mask, each restart of position_ids begins a new block of a block-diagonal causal mask, sliding
+    windows included; tests/hf/test_hf_packing.py checks sdpa and eager). The batch contract makes those restarts
+    the segment boundaries; the padding tail lies after every real token, so no real token sees it. The
+    MoE router loss still leaves the padding out (mask segment_ids != 0), as it does with attention_mask.
+    Without segment_ids (plain `--pack`) the 2-D mask is kept and attention crosses samples, as in
+    LLaMA-Factory's `packing` without `neat_packing`."""
+    import sys
+
     import torch.nn.functional as F
 
     class CausalLM(hf_class):
-        def forward(self, input_ids, labels=None, attention_mask=None):
-            out = super().forward(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+        def forward(self, input_ids, labels=None, attention_mask=None, position_ids=None, segment_ids=None):
+            if segment_ids is not None and position_ids is None:
+                raise ValueError("segment_ids (neat packing) need position_ids that restart at 0 in each sample")
+            mask = None if segment_ids is not None else attention_mask
+            out = super().forward(input_ids=input_ids, attention_mask=mask, position_ids=position_ids,
+                                  use_cache=False)
             logits = out.logits  # (B, T, V)
             if labels is None:
                 return logits
             # labels are the next tokens already (core.data), so no shift here, unlike transformers' own loss
             loss = F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
             aux = getattr(out, "aux_loss", None)  # MoE router loss, when config.output_router_logits is set
+            if aux is not None and segment_ids is not None:  # the router loss over real tokens only
+                balance = sys.modules[hf_class.__module__].load_balancing_loss_func
+                aux = balance(out.router_logits, self.num_experts, self.num_experts_per_tok, segment_ids != 0)
             if aux is not None:
                 loss = loss + self.config.router_aux_loss_coef * aux.to(loss.device)
             return loss

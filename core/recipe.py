@@ -32,6 +32,8 @@ class ModelConfig:
     source: str = ""  # "model.py:Llama" (file relative to the recipe), "package.module:Llama" or "hf:DIR"
     config: dict[str, Any] = field(default_factory=dict)  # keyword arguments of the model class
     init_from: str = ""  # optional: checkpoint dir / .safetensors file to start from
+    freeze: list[str] = field(default_factory=list)  # parameter-name patterns, or vision_tower/projector/language_model
+    lora: dict[str, Any] = field(default_factory=dict)  # {r, alpha, dropout, target_modules} (core/finetune/lora.py)
 
 
 @dataclass
@@ -42,6 +44,8 @@ class DataConfig:
     val_fraction: float = 0.05  # share of the data held out for eval
     image_size: int = 16  # generated images ("shapes"): height = width in pixels
     num_samples: int = 0  # generated images: examples in the set; 0: 4096
+    # SFT preparation of a .jsonl/.json source (tokenizer, template, cutoff_len, pack, ...; docs/finetune.md)
+    sft: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -248,8 +252,8 @@ def _nest(parts: list[str], value: Any) -> dict:
 
 def _set_path(obj: Any, parts: list[str], value: Any) -> None:
     """Apply one override; model.config.* is free-form, everything else is schema-checked."""
-    if parts[:2] == ["model", "config"] and len(parts) > 2:
-        target = obj.model.config
+    if parts[:2] in (["model", "config"], ["model", "lora"], ["data", "sft"]) and len(parts) > 2:
+        target = getattr(getattr(obj, parts[0]), parts[1])
         for p in parts[2:-1]:
             target = target.setdefault(p, {})
             if not isinstance(target, dict):
@@ -287,6 +291,10 @@ def validate(r: Recipe) -> Recipe:
         check_recipe(r)
     elif ":" not in r.model.source or not r.model.source.rsplit(":", 1)[1].isidentifier():
         raise RecipeError(f"recipe key 'model.source' must look like 'file.py:Class' or 'pkg.module:Class'; got '{r.model.source}'")
+    if r.model.freeze or r.model.lora:  # core/finetune: which parameters train
+        from core.finetune.checks import check_recipe as check_finetune
+
+        check_finetune(r)
     for key, value in [("data.seq_len", r.data.seq_len), ("data.batch_size", r.data.batch_size),
                        ("train.steps", r.train.steps), ("train.grad_accum", r.train.grad_accum),
                        ("train.eval_batches", r.train.eval_batches), ("optim.lr", r.optim.lr),

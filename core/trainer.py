@@ -27,7 +27,7 @@ from tqdm import tqdm
 from core import checkpoint as ckpt
 from core import hfmodel, registry
 from core.batch import loss_tokens, micro_batch_weights
-from core.data import recipe_data
+from core.data import check_data_tokenizer, recipe_data
 from core.atomic import atomic_write_text
 from core.errors import CheckpointError, DataError, RecipeError, UserError
 from core.metrics import MetricsLog
@@ -70,6 +70,7 @@ class RunSummary:
     tokens_per_s: float = 0.0
     elapsed_s: float = 0.0
     num_parameters: int = 0
+    trainable_parameters: int = 0  # without what model.freeze / model.lora keep fixed
     run_dir: str = ""
     checkpoint: str | None = None
     resumed_from: str | None = None
@@ -129,8 +130,13 @@ class Trainer:
         meta = {"step": step, "backend": self.backend.name, "rng": self.backend.rng_state(),
                 "recipe": self.r.to_dict(), "recipe_dir": str(Path(self.r.base_dir).resolve()),
                 "optimizer_saved": save_optim}
+        extra = None
+        if self.r.model.lora:  # peft's adapter files, in the checkpoint folder and the run's adapter/ folder
+            from core.finetune.run_files import adapter_files_of_run
+
+            extra = adapter_files_of_run(self.r, weights, self.run_dir)
         return ckpt.save_checkpoint(self.ckpt_dir, step, weights, optim, meta,
-                                    keep_last=self.r.checkpoint.keep_last or None)
+                                    keep_last=self.r.checkpoint.keep_last or None, extra=extra)
 
     def _resume(self) -> tuple[int, str | None]:
         """(step to continue after, checkpoint used); says which checkpoint and why others were passed over.
@@ -225,6 +231,7 @@ class Trainer:
         model_vocab, where = r.model.config.get("vocab_size"), "recipe key 'model.config.vocab_size' is"
         if hfmodel.is_hf_source(r.model.source):  # the folder's config.json decides
             model_vocab, where = hfmodel.config_vocab_size(r.model.source, r.base_dir)
+            check_data_tokenizer(data, hfmodel.source_folder(r.model.source, r.base_dir))
         data_vocab = getattr(data, "vocab_size", None)
         if isinstance(model_vocab, int) and data_vocab is not None and model_vocab < data_vocab:
             raise RecipeError(f"{where} {model_vocab}, smaller than the vocabulary of "
@@ -234,10 +241,11 @@ class Trainer:
         start, resumed_from = self._resume()
         init = "the checkpoint's weights" if resumed_from else self.init_weights()  # no init work to throw away
         summary = RunSummary(backend=self.backend.name, device=self.backend.describe_device(), steps=start,
-                             num_parameters=self.backend.num_parameters(), run_dir=str(self.run_dir),
+                             num_parameters=self.backend.num_parameters(),
+                             trainable_parameters=self.backend.trainable_parameters(), run_dir=str(self.run_dir),
                              resumed_from=resumed_from)
         self._log(f"mindbridge: {r.name} | backend {self.backend.name} on {summary.device} | "
-                  f"{summary.num_parameters:,} params | {r.train.steps} steps x {r.train.grad_accum * self.world_size} "
+                  f"{summary.trainable_parameters:,} trainable / {summary.num_parameters:,} params | {r.train.steps} steps x {r.train.grad_accum * self.world_size} "
                   f"x {r.data.batch_size} | data: {data.describe()} | init: {init}")
         if resumed_from:
             self._log(f"resumed from {resumed_from} at step {start} (checksums verified)")

@@ -3,8 +3,11 @@ source converted by the codemods (backends/mindspore/hf_loader.py), with the fol
 Hugging Face names.
 
 The model has the trainer's contract, as on torch (core/hfmodel.contract_class): `construct(input_ids,
-labels=None, attention_mask=None)` returns the logits (B, T, V), or with labels (already the next
-tokens, -100 ignored) the mean cross-entropy, plus the MoE router loss where the config asks for it.
+labels=None, attention_mask=None, position_ids=None, segment_ids=None)` returns the logits (B, T, V), or
+with labels (already the next tokens, -100 ignored) the mean cross-entropy, plus the MoE router loss
+where the config asks for it. Packed rows go the same way as on torch: position_ids to the model; with
+segment_ids the 2-D attention_mask is left out, so compat_hf/masking_utils (as transformers) starts a new
+block of the causal mask wherever position_ids restart.
 Parameters keep transformers' names (the converted class is subclassed, not wrapped), so checkpoints
 of either backend hold the same keys. Weights load strictly: a missing, extra or misshapen tensor is
 a one-line error naming the folder (tied weights, `lm_head.weight` -> embeddings, are one parameter).
@@ -13,6 +16,7 @@ a one-line error naming the folder (tied weights, `lm_head.weight` -> embeddings
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 
 from core.errors import RecipeError
@@ -25,14 +29,21 @@ def contract_class(converted: type) -> type:
     from mindspore import mint
 
     class CausalLM(converted):
-        def construct(self, input_ids, labels=None, attention_mask=None):
-            out = super().construct(input_ids=input_ids, attention_mask=attention_mask, use_cache=False)
+        def construct(self, input_ids, labels=None, attention_mask=None, position_ids=None, segment_ids=None):
+            if segment_ids is not None and position_ids is None:
+                raise ValueError("segment_ids (neat packing) need position_ids that restart at 0 in each sample")
+            mask = None if segment_ids is not None else attention_mask
+            out = super().construct(input_ids=input_ids, attention_mask=mask, position_ids=position_ids,
+                                    use_cache=False)
             logits = out.logits  # (B, T, V)
             if labels is None:
                 return logits
             loss = mint.nn.functional.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1),
                                                     ignore_index=-100)
             aux = getattr(out, "aux_loss", None)
+            if aux is not None and segment_ids is not None:  # the router loss over real tokens only, as on torch
+                balance = sys.modules[converted.__module__].load_balancing_loss_func
+                aux = balance(out.router_logits, self.num_experts, self.num_experts_per_tok, segment_ids != 0)
             if aux is not None:
                 loss = loss + self.config.router_aux_loss_coef * aux
             return loss
@@ -42,7 +53,7 @@ def contract_class(converted: type) -> type:
     return CausalLM
 
 
-def load_mindspore_model(folder: str | Path, config: dict | None = None):
+def load_mindspore_model(folder: str | Path, config: dict | None = None, lora: dict | None = None, seed: int = 0):
     """The folder's model on MindSpore, fp32 master weights, with the trainer's construct.
 
     The weights are read by transformers itself (core.hfmodel.load_torch_model: its checkpoint
@@ -57,10 +68,18 @@ def load_mindspore_model(folder: str | Path, config: dict | None = None):
     family = family_of(info)
     check_config(info, config or {})
     reference = load_torch_model(info.path, config)
+    if lora:  # model.lora: peft's adapters on the reference give the names and the initial weights (core/finetune)
+        from core.finetune.torch_model import apply_peft
+
+        reference = apply_peft(reference, lora, seed)
     weights = {k: v.detach().float().numpy() for k, v in reference.state_dict().items()}
     converted = getattr(load_family(info.model_type), family.model_class)
     model = contract_class(converted)(reference.config)
     del reference
+    if lora:
+        from backends.mindspore.finetune import inject_lora
+
+        inject_lora(model, lora, weights)
     params = dict(model.parameters_and_names())
     missing = sorted(set(params) - set(weights))
     misshapen = sorted(n for n in params if n in weights and tuple(params[n].shape) != weights[n].shape)
@@ -75,4 +94,5 @@ def load_mindspore_model(folder: str | Path, config: dict | None = None):
 
 def build_mindspore_model(recipe):
     """The MindSpore backend's build for `model.source: hf:DIR`."""
-    return load_mindspore_model(source_folder(recipe.model.source, recipe.base_dir), recipe.model.config)
+    return load_mindspore_model(source_folder(recipe.model.source, recipe.base_dir), recipe.model.config,
+                                lora=recipe.model.lora, seed=recipe.train.seed)

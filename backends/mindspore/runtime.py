@@ -82,6 +82,9 @@ class MindSporeBackend(Backend):
             except TypeError as e:
                 raise BackendError(f"recipe key 'model.config' does not fit {cls.__name__}: {e}") from None
         self.model.set_train(True)
+        from backends.mindspore.finetune import prepare  # model.lora / model.freeze: requires_grad, before the optimizer
+
+        prepare(self.model, r)
         self.index = ParameterIndex(self.model)
         # Mixed precision: every cell computes in fp16/bf16 (MindSpore's O3), parameters stay fp32.
         self._net = self.model if self._amp_dtype is None else ms.amp.auto_mixed_precision(
@@ -105,6 +108,10 @@ class MindSporeBackend(Backend):
 
     def num_parameters(self) -> int:
         unique = {id(p): p for p in self.model.get_parameters()}  # a tied weight once; frozen ones too, as torch
+        return int(sum(int(np.prod(p.shape)) for p in unique.values()))
+
+    def trainable_parameters(self) -> int:
+        unique = {id(p): p for p in self.model.trainable_params()}
         return int(sum(int(np.prod(p.shape)) for p in unique.values()))
 
     # ------------------------------------------------------------ step functions (compiled in graph mode)

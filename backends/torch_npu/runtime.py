@@ -67,13 +67,18 @@ class TorchBackend(Backend):
                 model = cls(**r.model.config)  # built on the CPU: the seeded init is the same on every device
             except TypeError as e:
                 raise BackendError(f"recipe key 'model.config' does not fit {cls.__name__}: {e}") from None
-        self.model = model.to(self.device)
+        from core.finetune.torch_model import prepare  # model.lora (peft) and model.freeze, before the optimizer
+
+        self.model = prepare(model, r).to(self.device)
         self.train_model = tdist.wrap_model(self.model, r.train.parallel)  # DDP/FSDP2 under torchrun
         groups = state.param_groups(self.model.named_parameters(), r.optim.weight_decay)
         self.optimizer = torch.optim.AdamW(groups, lr=r.optim.lr, betas=tuple(r.optim.betas), eps=r.optim.eps)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
+
+    def trainable_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
 
     # ------------------------------------------------------------ steps
 

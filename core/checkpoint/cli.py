@@ -6,6 +6,7 @@
     python -m core.checkpoint convert model.pt model.ckpt                 # .pt <-> .safetensors <-> .ckpt
     python -m core.checkpoint hf-import HF_LLAMA_DIR llama.safetensors    # Hugging Face -> ours (an adapter)
     python -m core.checkpoint hf-export runs/tiny/checkpoints OUT_DIR     # ours -> Hugging Face (hf: runs too)
+    python -m core.checkpoint hf-export runs/lora/checkpoints OUT_DIR --merge-lora   # a LoRA run, merged
     python -m core.checkpoint hf-info HF_DIR                              # a folder for model.source: hf:DIR
 
 Every error is one line on stderr and exit status 2.
@@ -128,12 +129,22 @@ def _hf_export(args) -> None:
         if args.adapter:
             raise FormatError("--adapter is for our own models; a run of model.source: hf:DIR exports without one")
         from core.checkpoint.hf_source import export_hf_source
+        from core.finetune.export import export_lora, run_lora
 
-        out = export_hf_source(load_weights(path), *hf_source, args.out_dir, dtype=args.dtype,
-                               max_shard_size=_parse_size(args.max_shard_size))
+        lora, size = run_lora(args, path), _parse_size(args.max_shard_size)
+        if args.merge_lora and not lora:
+            raise FormatError(f"--merge-lora: the run of {path} has no model.lora")
+        if lora:  # peft's adapter folder, or with --merge-lora the full weights (core/finetune/export.py)
+            out = export_lora(load_weights(path), *hf_source, lora, args.out_dir, args.merge_lora, dtype=args.dtype,
+                              max_shard_size=size)
+        else:
+            out = export_hf_source(load_weights(path), *hf_source, args.out_dir, dtype=args.dtype, max_shard_size=size)
         files = sorted(p.name for p in out.iterdir())
-        print(f"wrote {out}: {', '.join(files)} (from {hf_source[0]})")
+        hint = "" if args.merge_lora or not lora else " (peft adapters; --merge-lora writes merged full weights)"
+        print(f"wrote {out}: {', '.join(files)} (from {hf_source[0]}){hint}")
         return
+    if args.merge_lora:
+        raise FormatError("--merge-lora is for LoRA runs of model.source: hf:DIR")
     cfg, recorded, adapter = _export_config(args, path)
     dtype = args.dtype if args.dtype != "auto" else {"BF16": "bfloat16", "F16": "float16"}.get(recorded or "", "float32")
     out = hf.export_hf(load_weights(path), cfg, args.out_dir, adapter, dtype=dtype,
@@ -221,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="auto: the dtype recorded by hf-import (hf: sources: the source folder's), else float32")
     px.add_argument("--max-shard-size", default=None, metavar="SIZE",
                     help="split the weights into shards of at most SIZE (e.g. 5GB, 200MB) with an index file")
+    px.add_argument("--merge-lora", action="store_true",
+                    help="a LoRA run: fold the adapters into the weights (default: write peft's adapter folder)")
     sub.add_parser("hf-info", help="what a Hugging Face folder holds, and whether model.source: hf:DIR runs it"
                    ).add_argument("hf_dir")
     return p

@@ -57,8 +57,10 @@ def _json_default(obj: Any) -> Any:
 
 
 def save_checkpoint(root: str | Path, step: int, weights: dict[str, np.ndarray], optimizer: dict[str, np.ndarray],
-                    meta: dict, keep_last: int | None = None) -> Path:
-    """Write ROOT/step_{step:08d}/ atomically; with keep_last, delete older complete checkpoints."""
+                    meta: dict, keep_last: int | None = None, extra: dict[str, bytes] | None = None) -> Path:
+    """Write ROOT/step_{step:08d}/ atomically; with keep_last, delete older complete checkpoints.
+
+    `extra`: more files of the checkpoint, {name: bytes} (a LoRA run's peft adapter files), checksummed too."""
     from core import __version__
 
     root = Path(root)
@@ -67,10 +69,12 @@ def save_checkpoint(root: str | Path, step: int, weights: dict[str, np.ndarray],
     with atomic_dir(final) as tmp:
         _save_tensors(weights, tmp / WEIGHTS, "weights")
         _save_tensors(optimizer, tmp / OPTIMIZER, "optimizer")
+        for name, data in (extra or {}).items():
+            (tmp / name).write_bytes(data)
         full = {**meta, "step": int(step), "format": FORMAT, "format_version": 2,
                 "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "mindbridge_version": __version__,
                 "files": {name: {"bytes": (tmp / name).stat().st_size, "sha256": sha256_of(tmp / name)}
-                          for name in (WEIGHTS, OPTIMIZER)}}
+                          for name in (WEIGHTS, OPTIMIZER, *(extra or {}))}}
         try:
             text = json.dumps(full, indent=2, default=_json_default, allow_nan=True)
         except (TypeError, ValueError) as e:

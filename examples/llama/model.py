@@ -4,6 +4,11 @@ RMSNorm, rotary position embeddings, grouped-query attention, a SwiGLU MLP and o
 tied input/output embeddings. Nothing here knows about mindbridge: the same file runs in a
 plain torch script, and the MindSpore backend runs it through the codemods.
 
+forward(input_ids, labels=None, attention_mask=None, position_ids=None, segment_ids=None), all (B, T):
+attention_mask 1/0 hides padded keys; position_ids pick the rotary angles (packed rows restart them at 0
+per sample); segment_ids (1, 2, .. per packed sample, 0 on padding) keep attention inside each sample
+(block-diagonal causal). Without them the model is the plain causal one it always was.
+
     python examples/llama/model.py        # builds the tiny config and prints the loss on random bytes
 """
 
@@ -59,8 +64,20 @@ def rotate_half(x):
 
 
 def apply_rope(x, cos, sin):
-    # x: (B, H, T, hd); cos/sin: (T, hd) broadcast over batch and heads
+    # x: (B, H, T, hd); cos/sin: (T, hd), or (B, 1, T, hd) with position_ids, broadcast over batch and heads
     return x * cos + rotate_half(x) * sin
+
+
+def attention_bias(pos, attention_mask, segment_ids):
+    """(B, 1, T, T) bool, True where a query may attend: causal, within its segment, to unpadded keys.
+    pos: arange(T). Every query keeps its own position, so a padded row always has a key to attend to."""
+    allowed = pos[None, None, :] <= pos[None, :, None]  # (1, T, T): key <= query
+    if segment_ids is not None:
+        allowed = allowed & (segment_ids[:, :, None] == segment_ids[:, None, :])  # (B, T, T)
+    if attention_mask is not None:
+        allowed = allowed & (attention_mask[:, None, :] != 0)
+    allowed = allowed | (pos[None, :, None] == pos[None, None, :])
+    return allowed[:, None]
 
 
 class Attention(nn.Module):
@@ -74,7 +91,7 @@ class Attention(nn.Module):
         self.wv = nn.Linear(cfg.dim, cfg.n_kv_heads * self.head_dim, bias=False)
         self.wo = nn.Linear(cfg.n_heads * self.head_dim, cfg.dim, bias=False)
 
-    def forward(self, x, cos, sin):
+    def forward(self, x, cos, sin, mask=None):
         B, T, C = x.size()
         q = self.wq(x).view(B, T, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, hd)
         k = self.wk(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, KV, T, hd)
@@ -85,7 +102,10 @@ class Attention(nn.Module):
             repeat = self.n_heads // self.n_kv_heads
             k = k.repeat_interleave(repeat, dim=1)  # (B, H, T, hd)
             v = v.repeat_interleave(repeat, dim=1)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, T, hd)
+        if mask is None:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, T, hd)
+        else:  # mask: (B, 1, T, T) bool from attention_bias
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.wo(y)
 
@@ -109,8 +129,8 @@ class Block(nn.Module):
         self.ffn_norm = RMSNorm(cfg.dim, cfg.norm_eps)
         self.ffn = FeedForward(cfg)
 
-    def forward(self, x, cos, sin):
-        x = x + self.attn(self.attn_norm(x), cos, sin)
+    def forward(self, x, cos, sin, mask=None):
+        x = x + self.attn(self.attn_norm(x), cos, sin, mask)
         return x + self.ffn(self.ffn_norm(x))
 
 
@@ -139,13 +159,20 @@ class Llama(nn.Module):
                 continue
             nn.init.normal_(p, mean=0.0, std=out_std if name.endswith(("wo.weight", "w2.weight")) else std)
 
-    def forward(self, input_ids, labels=None):
-        B, T = input_ids.shape  # (B, T) token ids
+    def forward(self, input_ids, labels=None, attention_mask=None, position_ids=None, segment_ids=None):
+        B, T = input_ids.shape  # (B, T) token ids; the optional inputs are (B, T) too
         x = self.tok_emb(input_ids)  # (B, T, C)
-        cos = self.rope_cos[:T]
-        sin = self.rope_sin[:T]
+        if position_ids is None:
+            cos = self.rope_cos[:T]  # (T, hd)
+            sin = self.rope_sin[:T]
+        else:
+            cos = self.rope_cos[position_ids][:, None]  # (B, 1, T, hd)
+            sin = self.rope_sin[position_ids][:, None]
+        mask = None
+        if attention_mask is not None or segment_ids is not None:
+            mask = attention_bias(torch.arange(T, device=input_ids.device), attention_mask, segment_ids)
         for layer in self.layers:
-            x = layer(x, cos, sin)
+            x = layer(x, cos, sin, mask)
         logits = self.lm_head(self.norm(x))  # (B, T, V)
         if labels is None:
             return logits

@@ -94,7 +94,8 @@ def route_rms_norm(orig):
 def route_rotary(orig):
     @functools.wraps(orig)
     def rotary(x, cos, sin, *args, **kwargs):
-        if _on_npu(x) and not args and not kwargs and x.dim() == 4:
+        # cos/sin (T, hd) only: per-row tables (B, 1, T, hd) from packed position_ids take the plain path
+        if _on_npu(x) and not args and not kwargs and x.dim() == 4 and cos.dim() == 2:
             import torch_npu
 
             return torch_npu.npu_rotary_mul(x, cos.expand(1, 1, *cos.shape[-2:]), sin.expand(1, 1, *sin.shape[-2:]))

@@ -86,8 +86,8 @@ def test_torch_run_exports_a_folder_transformers_loads_with_the_trained_logits(t
 
     folder = tmp_path / model_type
     start = save_hf(folder, model_type)
-    add_tokenizer(folder)
-    ckpt = trained_checkpoint(tmp_path, folder)
+    ckpt = trained_checkpoint(tmp_path, folder)  # on byte data: a folder with a tokenizer would refuse it
+    add_tokenizer(folder)  # what hf-export copies
     out = tmp_path / "exported"
     assert checkpoint.main(["hf-export", str(ckpt), str(out)]) == 0
     assert f"wrote {out}: " in capsys.readouterr().out

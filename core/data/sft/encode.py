@@ -1,0 +1,159 @@
+"""Rows -> (token ids, trained mask): the per-sample work of SFT preparation, run in each worker.
+
+mask[i] = 1 when token i is a target the loss trains on (an answer token, or every token with
+train_on_prompt); the batch's labels are the next tokens where their mask is 1, else -100. With
+mask_history only the last assistant turn is trained. cutoff_len limits the tokens per sample and keeps
+the answer: first the oldest turns are dropped (the system message stays), then the prompt loses
+tokens from its start; only an answer longer than cutoff_len itself is cut (keeping its beginning and
+the last cutoff_len // 4 prompt tokens).
+
+    settings = Settings(tokenizer="ckpt/my_model", template="qwen", cutoff_len=1024)
+    state = WorkerState(settings)
+    ids, mask, lengths, stats = state.encode([Raw("x.jsonl:1", line=b'{"prompt": "hi", "response": "yo"}')])
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from core.data.sft.formats import Raw, parse_map_keys, to_messages
+from core.data.sft.templates import get_template
+from core.data.sft.tokenizer import encode_texts, load_tokenizer
+from core.errors import DataError
+
+
+@dataclass
+class Settings:
+    """Everything that decides the prepared tokens (the cache key holds all of it)."""
+
+    tokenizer: str | None = None  # a local Hugging Face folder; None: byte-level
+    template: str | None = None  # auto (the tokenizer's own), a named template, or a .jinja file
+    map_keys: str | None = None  # MindSpeed --map-keys JSON
+    cutoff_len: int = 1024  # tokens per sample at most
+    max_samples: int = 0  # per dataset file; 0: all
+    train_on_prompt: bool = False
+    mask_history: bool = False
+    pack: bool = False
+    neat_pack: bool = False  # implies pack
+    seq_len: int = 0  # packed row length in positions; 0: cutoff_len
+
+    def __post_init__(self):
+        if self.neat_pack:
+            self.pack = True
+        if self.cutoff_len < 2:
+            raise DataError(f"--cutoff-len must be >= 2 (got {self.cutoff_len})")
+        if self.max_samples < 0:
+            raise DataError(f"--max-samples must be >= 0 (got {self.max_samples})")
+        if self.map_keys not in (None, "") and not isinstance(self.map_keys, str):
+            self.map_keys = json.dumps(self.map_keys, sort_keys=True)
+        parse_map_keys(self.map_keys)
+        if self.pack and self.row_len < self.cutoff_len - 1:
+            raise DataError(f"--seq-len {self.row_len} is shorter than a sample can be (--cutoff-len "
+                            f"{self.cutoff_len} tokens = {self.cutoff_len - 1} positions)")
+
+    @property
+    def row_len(self) -> int:
+        return self.seq_len or self.cutoff_len
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _mask(offsets: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
+    """1 on tokens overlapping a character span (how transformers builds assistant_masks)."""
+    mask = np.zeros(len(offsets), dtype=np.uint8)
+    for s, e in spans:
+        mask |= ((offsets[:, 0] < e) & (offsets[:, 1] > s)).astype(np.uint8)
+    return mask
+
+
+class WorkerState:
+    """The tokenizer and template of one process, and the encoding of a chunk of rows."""
+
+    def __init__(self, settings: Settings):
+        self.s = settings
+        self.tok = load_tokenizer(settings.tokenizer)
+        self.template = get_template(settings.template, self.tok)
+        self.map_keys = parse_map_keys(settings.map_keys)
+
+    def _spans(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        if self.s.train_on_prompt:
+            return [(0, len(text))]
+        return spans[-1:] if self.s.mask_history else spans
+
+    def _one(self, messages: list[dict]) -> tuple[np.ndarray, np.ndarray, int]:
+        """(ids, mask, index of the last answer's first token) of one conversation."""
+        text, spans = self.template.render(messages)
+        (ids, offsets), = encode_texts(self.tok, [text])
+        return ids, _mask(offsets, self._spans(text, spans)), _first(offsets, spans[-1])
+
+    def _cut(self, messages: list[dict], ids, mask, last: int):
+        """cutoff_len: drop the oldest turns, then prompt tokens, then (only if it must) answer tokens."""
+        limit = self.s.cutoff_len
+        system = messages[:1] if messages[0]["role"] == "system" else []
+        body = messages[len(system):]
+        while len(ids) > limit and len(body) > 2:
+            body = body[2:]
+            ids, mask, last = self._one(system + body)
+        if len(ids) <= limit:
+            return ids, mask
+        prompt, answer = len(ids[:last]), len(ids) - last
+        keep_prompt = limit - answer if answer < limit else min(prompt, limit // 4)
+        keep_prompt = min(max(keep_prompt, 1), prompt)
+        sel = np.r_[last - keep_prompt:last, last:last + (limit - keep_prompt)]
+        return ids[sel], mask[sel]
+
+    def encode(self, raws: list[Raw]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+        convs = [to_messages(r.parsed(), r.where, self.map_keys) for r in raws]
+        rendered = [self.template.render(m) for m in convs]
+        encoded = encode_texts(self.tok, [t for t, _ in rendered])
+        all_ids, all_mask, lengths = [], [], []
+        stats = {"rows": len(raws), "truncated": 0, "no_label": 0}
+        for raw, messages, (text, spans), (ids, offsets) in zip(raws, convs, rendered, encoded):
+            mask = _mask(offsets, self._spans(text, spans))
+            if len(ids) > self.s.cutoff_len:
+                stats["truncated"] += 1
+                ids, mask = self._cut(messages, ids, mask, _first(offsets, spans[-1]))
+            if len(ids) < 2 or not mask[1:].any():
+                stats["no_label"] += 1  # nothing to train on (an empty answer): left out
+                continue
+            all_ids.append(ids)
+            all_mask.append(mask)
+            lengths.append(len(ids))
+        cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
+        return cat(all_ids, np.int64), cat(all_mask, np.uint8), np.asarray(lengths, dtype=np.int64), stats
+
+
+def _first(offsets: np.ndarray, span: tuple[int, int]) -> int:
+    """Index of the first token overlapping `span` (len(offsets) if none)."""
+    hit = np.nonzero((offsets[:, 0] < span[1]) & (offsets[:, 1] > span[0]))[0]
+    return int(hit[0]) if len(hit) else len(offsets)
+
+
+# ---------------------------------------------------------------- process-pool entry points
+
+_STATE: WorkerState | None = None
+
+
+def init_worker(settings: dict) -> None:
+    """Pool initializer: a forked worker keeps the parent's state (set by preload); spawned ones build theirs."""
+    global _STATE
+    if _STATE is None or _STATE.s.as_dict() != settings:
+        _STATE = WorkerState(Settings(**settings))
+
+
+def preload(settings: Settings) -> None:
+    """Build the state in the parent before forking, so that workers do not import transformers and load the
+    tokenizer once each (loading starts no tokenizer threads; only encoding would)."""
+    global _STATE
+    _STATE = WorkerState(settings)
+
+
+def encode_chunk(raws: list[Raw]):
+    try:
+        return _STATE.encode(raws)
+    except DataError as e:  # pickled back as text: the parent raises it as a DataError again
+        return str(e)

@@ -1,0 +1,205 @@
+"""Prepare SFT data: rows -> memory-mapped token files + a small meta json, cached by content.
+
+OUT/ holds KEY.tokens.bin (uint16/uint32 ids of all samples back to back), KEY.mask.bin (uint8: 1 where
+the token is trained), KEY.offsets.bin (int64 sample starts, n + 1), with --pack KEY.rows.bin +
+KEY.row_offsets.bin (sample indices of each packed row), and sft.json (the meta, written last and
+atomically). KEY hashes the input files' contents, every setting and the tokenizer files, so a new
+preparation never overwrites files that a running job has memory-mapped; running it again with the
+same inputs is a cache hit that rewrites nothing.
+
+    meta_path, hit = prepare_sft(["data/sft.jsonl"], "data/sft", Settings(tokenizer="ckpt/m", template="qwen"),
+                                 workers=2)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from core.atomic import atomic_open, atomic_write_text
+from core.data.sft.encode import Settings, WorkerState, encode_chunk, init_worker, preload
+from core.data.sft.formats import iter_rows, split_sources
+from core.data.sft.packing import pack_rows
+from core.data.sft.tokenizer import files_digest, fingerprint, load_tokenizer, pad_id
+from core.errors import DataError
+
+FORMAT = "mindbridge-sft"
+VERSION = 1
+META = "sft.json"
+CHUNK_ROWS = 256  # rows per worker task
+GENERATION = re.compile(r"[0-9a-f]{16}\.(tokens|mask|offsets|rows|row_offsets)\.bin")  # files prepare_sft writes
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cache_key(paths: list[Path], settings: Settings) -> str:
+    """Hash of the inputs' contents, every setting and the tokenizer (+ template file) contents."""
+    template = settings.template or ""
+    template_file = Path(template).expanduser()
+    parts = {"format": FORMAT, "version": VERSION, "inputs": [_sha256(p) for p in paths],
+             "settings": {k: v for k, v in settings.as_dict().items() if k != "tokenizer"},
+             "tokenizer": files_digest(settings.tokenizer),
+             "template_file": _sha256(template_file) if template and template_file.is_file() else None}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _chunks(paths: list[Path], max_samples: int):
+    chunk = []
+    for raw in iter_rows(paths, max_samples):
+        chunk.append(raw)
+        if len(chunk) == CHUNK_ROWS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _results(paths, settings: Settings, workers: int):
+    """Encoded chunks in input order; workers > 1 runs them in a process pool (same results)."""
+    chunks = _chunks(paths, settings.max_samples)
+    if workers <= 1:
+        state = WorkerState(settings)
+        for chunk in chunks:
+            yield state.encode(chunk)
+        return
+    # fork where there is one (no re-import per worker); each worker loads the tokenizer itself
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    if method == "fork":
+        preload(settings)
+    with multiprocessing.get_context(method).Pool(workers, init_worker, (settings.as_dict(),)) as pool:
+        for result in pool.imap(encode_chunk, chunks, chunksize=1):
+            if isinstance(result, str):
+                raise DataError(result)
+            yield result
+
+
+def cached_meta(out: Path, key: str | None = None) -> Path | None:
+    """OUT/sft.json when it is complete (and, given `key`, made from the same inputs and settings)."""
+    meta_path = out / META
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if meta.get("format") != FORMAT or (key is not None and meta.get("key") != key):
+        return None
+    return meta_path if all((out / f).is_file() for f in meta.get("files", {}).values()) else None
+
+
+def prepare_sft(inputs: str | list, out: str | Path, settings: Settings, workers: int = 1, progress: bool = True,
+                base_dir: str | Path = ".", log=print) -> tuple[Path, bool]:
+    """Tokenise SFT rows into OUT/ (see the module docstring); returns (meta path, cache hit)."""
+    paths = split_sources(inputs, base_dir)
+    if workers < 1:
+        raise DataError(f"--workers must be >= 1 (got {workers})")
+    out = Path(out)
+    key = cache_key(paths, settings)
+    hit = cached_meta(out, key)
+    if hit is not None:
+        log(f"cache hit: {out} already holds these inputs and settings (key {key[:12]}); nothing rewritten")
+        return hit, True
+    stem = key[:16]
+    files = {"tokens": f"{stem}.tokens.bin", "mask": f"{stem}.mask.bin", "offsets": f"{stem}.offsets.bin"}
+    vocab_guess = 256 if settings.tokenizer in (None, "", "bytes") else None
+    lengths, stats = [], {"rows": 0, "truncated": 0, "no_label": 0}
+    total_tokens = label_tokens = max_id = 0
+    out.mkdir(parents=True, exist_ok=True)
+    tmp_ids = out / f".{stem}.ids-int32.partial"
+    bar = tqdm(unit="row", desc="preparing", disable=None if progress else True, leave=False)
+    try:
+        with atomic_open(tmp_ids) as f_ids, atomic_open(out / files["mask"]) as f_mask:
+            for ids, mask, lens, st in _results(paths, settings, workers):
+                f_ids.write(ids.astype("<i4").tobytes())
+                f_mask.write(mask.tobytes())
+                lengths.append(lens)
+                for k in stats:
+                    stats[k] += st[k]
+                total_tokens += len(ids)
+                label_tokens += int(mask.sum())
+                max_id = max(max_id, int(ids.max()) if len(ids) else 0)
+                bar.update(st["rows"])
+        bar.close()
+        lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+        if not len(lengths):
+            raise DataError(f"{', '.join(map(str, paths))}: no sample with a trained token")
+        tok = load_tokenizer(settings.tokenizer)  # after the pool: no tokenizer threads across fork
+        fp = fingerprint(tok)
+        vocab = fp["vocab_size"] if vocab_guess is None else vocab_guess
+        dtype = "uint16" if max(vocab, max_id + 1) <= 65536 else "uint32"
+        with atomic_open(out / files["tokens"]) as fh:
+            ids_all = np.fromfile(tmp_ids, dtype="<i4")
+            fh.write(ids_all.astype(np.dtype(dtype).newbyteorder("<")).tobytes())
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        with atomic_open(out / files["offsets"]) as fh:
+            fh.write(offsets.astype("<i8").tobytes())
+        pack = None
+        if settings.pack:
+            rows = pack_rows(lengths - 1, settings.row_len)
+            row_offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+            np.cumsum([len(r) for r in rows], out=row_offsets[1:])
+            files.update(rows=f"{stem}.rows.bin", row_offsets=f"{stem}.row_offsets.bin")
+            with atomic_open(out / files["rows"]) as fh:
+                fh.write(np.concatenate(rows).astype("<i8").tobytes())
+            with atomic_open(out / files["row_offsets"]) as fh:
+                fh.write(row_offsets.astype("<i8").tobytes())
+            pack = {"row_len": settings.row_len, "rows": len(rows), "neat": settings.neat_pack,
+                    "fill": round(float((lengths - 1).sum()) / (len(rows) * settings.row_len), 4)}
+    finally:
+        bar.close()
+        tmp_ids.unlink(missing_ok=True)
+    meta = {"format": FORMAT, "version": VERSION, "key": key, "files": files, "dtype": dtype,
+            "num_samples": int(len(lengths)), "num_tokens": int(total_tokens), "num_label_tokens": int(label_tokens),
+            "max_len": int(lengths.max()), "pad_id": pad_id(tok), "vocab_size": int(vocab),
+            "tokenizer": {**fp, "source": str(settings.tokenizer or "bytes")},
+            "template": _template_name(settings, tok),
+            "settings": settings.as_dict(), "inputs": [str(p) for p in paths], "stats": stats, "pack": pack}
+    meta_path = out / META
+    atomic_write_text(meta_path, json.dumps(meta, indent=2) + "\n")
+    for old in out.glob("*.bin"):  # earlier generations: a job that mapped them keeps its open mapping
+        if GENERATION.fullmatch(old.name) and not old.name.startswith(stem):
+            old.unlink(missing_ok=True)
+    log(f"wrote {out}: {meta['num_samples']:,} samples, {total_tokens:,} tokens ({label_tokens:,} trained), "
+        f"vocab {vocab}, template {meta['template']}"
+        + (f", {pack['rows']:,} packed rows of {pack['row_len']} ({pack['fill']:.0%} full)" if pack else "")
+        + (f"; {stats['truncated']} cut to --cutoff-len" if stats["truncated"] else "")
+        + (f"; {stats['no_label']} without an answer left out" if stats["no_label"] else ""))
+    return meta_path, False
+
+
+def _template_name(settings: Settings, tok) -> str:
+    from core.data.sft.templates import get_template
+
+    return get_template(settings.template, tok).name
+
+
+def read_sft_meta(path: str | Path) -> dict:
+    """The meta of a prepared SFT folder (or its sft.json)."""
+    path = Path(path)
+    meta_path = path / META if path.is_dir() else path
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"prepared SFT meta not found: {meta_path} (run: python -m core.data prepare ...)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DataError(f"{meta_path}: not valid JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise DataError(f"{meta_path}: not a {FORMAT} meta file")
+    return meta
+
+
+def is_sft_folder(path: str | Path) -> bool:
+    return (Path(path) / META).is_file()
