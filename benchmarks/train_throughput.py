@@ -167,9 +167,12 @@ class BareTorchLoop:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         torch.manual_seed(recipe.train.seed)
-        self.torch = torch
-        self.model = getattr(module, cls)(**recipe.model.config)
-        params = list(self.model.parameters())
+        self._setup(torch, getattr(module, cls)(**recipe.model.config), recipe)
+
+    def _setup(self, torch, model, recipe):
+        """The model and the trainer's AdamW (decay on matrices only) and clipping, as the torch backend has them."""
+        self.torch, self.model = torch, model
+        params = list(model.parameters())
         o = recipe.optim
         groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": o.weight_decay},
                   {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
@@ -199,7 +202,6 @@ class BareTransformersLoop(BareTorchLoop):
 
         folder = Path(recipe.base_dir) / recipe.model.source[len("hf:"):]
         torch.manual_seed(recipe.train.seed)
-        self.torch = torch
         hf = transformers.AutoModelForCausalLM.from_pretrained(str(folder), local_files_only=True, dtype=torch.float32)
 
         class Model(torch.nn.Module):  # the same loss as the trainer's: labels are the next tokens already
@@ -211,13 +213,7 @@ class BareTransformersLoop(BareTorchLoop):
                 logits = self.hf(input_ids=input_ids, use_cache=False).logits
                 return F.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
 
-        self.model = Model()
-        params = list(self.model.parameters())
-        o = recipe.optim
-        groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": o.weight_decay},
-                  {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
-        self.opt = torch.optim.AdamW(groups, lr=o.lr, betas=tuple(o.betas), eps=o.eps)
-        self.clip = recipe.train.clip_grad_norm
+        self._setup(torch, Model(), recipe)
 
 
 ROWS = {  # row -> (label, backend for core.train, recipe overrides); backend None: a hand-written baseline

@@ -114,15 +114,21 @@ def _meta_path(path: Path) -> Path | None:
     return None
 
 
-def read_meta(meta_path: Path) -> dict:
+def read_format_meta(meta_path: Path, fmt: str, what: str, missing_format: str = "") -> dict:
+    """A prepared data set's meta json whose "format" is `fmt`; one-line DataErrors (`what` names the file kind)."""
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DataError(f"token meta file not found: {meta_path} (run: python -m core.data prepare ...)") from None
+        raise DataError(f"{what} not found: {meta_path} (run: python -m core.data prepare ...)") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DataError(f"{meta_path}: not valid JSON ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise DataError(f"{meta_path}: not a {FORMAT} meta file (missing \"format\": \"{FORMAT}\")")
+    if not isinstance(meta, dict) or meta.get("format") != fmt:
+        raise DataError(f"{meta_path}: not a {fmt} meta file{missing_format}")
+    return meta
+
+
+def read_meta(meta_path: Path) -> dict:
+    meta = read_format_meta(meta_path, FORMAT, "token meta file", f' (missing "format": "{FORMAT}")')
     for key in ("dtype", "num_tokens", "vocab_size"):
         if key not in meta:
             raise DataError(f"{meta_path}: meta has no '{key}' field")

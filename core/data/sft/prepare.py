@@ -28,6 +28,7 @@ from core.data.sft.encode import Settings, WorkerState, encode_chunk, init_worke
 from core.data.sft.formats import iter_rows, split_sources
 from core.data.sft.packing import pack_rows
 from core.data.sft.tokenizer import files_digest, fingerprint, load_tokenizer, pad_id
+from core.data.tokens import read_format_meta
 from core.errors import DataError
 
 FORMAT = "mindbridge-sft"
@@ -189,16 +190,7 @@ def _template_name(settings: Settings, tok) -> str:
 def read_sft_meta(path: str | Path) -> dict:
     """The meta of a prepared SFT folder (or its sft.json)."""
     path = Path(path)
-    meta_path = path / META if path.is_dir() else path
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"prepared SFT meta not found: {meta_path} (run: python -m core.data prepare ...)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise DataError(f"{meta_path}: not valid JSON ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise DataError(f"{meta_path}: not a {FORMAT} meta file")
-    return meta
+    return read_format_meta(path / META if path.is_dir() else path, FORMAT, "prepared SFT meta")
 
 
 def is_sft_folder(path: str | Path) -> bool:
