@@ -35,6 +35,8 @@ SINGLE = "model.safetensors"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json", "merges.txt",
                    "vocab.txt", "special_tokens_map.json", "added_tokens.json", "chat_template.jinja")
 GENERATION_FILES = ("generation_config.json",)
+PROCESSOR_FILES = ("preprocessor_config.json", "processor_config.json", "video_preprocessor_config.json",
+                   "chat_template.json")  # image-text models: copied on export like the tokenizer
 _BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 _DTYPE_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}
 
@@ -43,10 +45,13 @@ _DTYPE_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "
 class Family:
     model_class: str  # the transformers causal-LM class built for this model_type
     verified: str  # what tests/hf/test_hf_torch.py checks for it (fp32, CPU)
+    vision: bool = False  # an image-text model: the trainer's forward takes image slots (core/hfvision.py)
 
 
 _VERIFIED = ("logits and loss equal transformers' own (fp32, within 1e-6); 10 steps on both backends within 1e-4 "
              "(core.parity); hf-export loads back in transformers with the trained logits (tests/hf)")
+_VISION = ("image-text: mixed image/text-only batches, freeze switches, 10 steps on both backends within 1e-4, "
+           "hf-export with the same logits (tests/vlm)")
 SUPPORTED: dict[str, Family] = {  # config.json model_type -> family, on both backends
     "llama": Family("LlamaForCausalLM", _VERIFIED + "; sharded folders, resume"),
     "mistral": Family("MistralForCausalLM", _VERIFIED + " (sliding window); resume"),
@@ -56,6 +61,8 @@ SUPPORTED: dict[str, Family] = {  # config.json model_type -> family, on both ba
     "mixtral": Family("MixtralForCausalLM", _VERIFIED + " (router aux loss included as transformers adds it)"),
     "qwen2_moe": Family("Qwen2MoeForCausalLM", _VERIFIED + " (shared expert, router aux loss)"),
     "qwen3_moe": Family("Qwen3MoeForCausalLM", _VERIFIED + " (router aux loss)"),
+    "llava": Family("LlavaForConditionalGeneration", _VISION + " (CLIP or SigLIP vision tower, Llama)", vision=True),
+    "qwen2_vl": Family("Qwen2VLForConditionalGeneration", _VISION + " (multimodal rope, patch merger)", vision=True),
 }
 # MindSpore runs the family's own transformers modeling source, converted (backends/mindspore/hf_loader.py)
 MINDSPORE = "yes: transformers' modeling source converted (tests/hf/test_hf_mindspore.py); PyNative"
@@ -292,7 +299,13 @@ def load_torch_model(folder: str | Path, config: dict[str, Any] | None = None):
     check_config(info, config or {})
     hf_class = getattr(transformers, family.model_class)
     hf_config = make_config(info, family, config)
-    model, loading = contract_class(hf_class).from_pretrained(
+    if family.vision:
+        from core.hfvision import vision_contract_class
+
+        contract = vision_contract_class(hf_class)
+    else:
+        contract = contract_class(hf_class)
+    model, loading = contract.from_pretrained(
         str(info.path), config=hf_config, local_files_only=True, dtype=torch.float32, output_loading_info=True)
     for what in ("missing_keys", "mismatched_keys", "unexpected_keys"):
         names = sorted(str(n) for n in loading.get(what) or ())

@@ -75,7 +75,9 @@ def wrap_model(model, parallel: str):
 
     device = next(model.parameters()).device
     ids = [device.index] if device.type in ("cuda", "npu") else None
-    return DistributedDataParallel(model, device_ids=ids)
+    # an image-text model's vision tower has no gradient on a rank whose batch holds no image
+    unused = bool(getattr(model, "inputs_may_skip_parameters", False))
+    return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=unused)
 
 
 def _blocks(model) -> list:

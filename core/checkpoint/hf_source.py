@@ -21,7 +21,7 @@ import numpy as np
 
 from core.atomic import atomic_dir
 from core.checkpoint.hf import HFError, refuse_existing
-from core.hfmodel import GENERATION_FILES, TOKENIZER_FILES, family_of, inspect_folder, tensor_summary
+from core.hfmodel import GENERATION_FILES, PROCESSOR_FILES, TOKENIZER_FILES, family_of, inspect_folder, tensor_summary
 
 _TORCH_DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16"}
 _ST_TO_NAME = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
@@ -53,7 +53,7 @@ def export_hf_source(weights: dict[str, np.ndarray], folder: str | Path, config:
     with atomic_dir(out) as tmp:
         kwargs = {"max_shard_size": max_shard_size} if max_shard_size else {}
         model.save_pretrained(str(tmp), **kwargs)
-        for name in TOKENIZER_FILES + GENERATION_FILES:  # the user's files win over what save_pretrained wrote
+        for name in TOKENIZER_FILES + GENERATION_FILES + PROCESSOR_FILES:  # the user's files win over what save_pretrained wrote
             if (info.path / name).is_file():
                 shutil.copyfile(info.path / name, tmp / name)
     return out

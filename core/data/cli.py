@@ -4,6 +4,7 @@
     python -m core.data prepare sft.jsonl,more.json data/sft --tokenizer ckpt/my_model --template qwen \\
         [--map-keys JSON] [--cutoff-len 1024] [--max-samples N] [--train-on-prompt] [--mask-history] \\
         [--pack | --neat-pack] [--seq-len T] [--workers 2]                                  # SFT (docs/finetune.md)
+    python -m core.data prepare llava.json data/llava --processor ckpt/my_vlm [--image-dir DIR]  # images (docs/multimodal.md)
     python -m core.data info data/corpus
 """
 
@@ -18,15 +19,17 @@ from core.data.tokens import DTYPES, read_meta
 from core.errors import DataError
 
 SFT_FLAGS = ("tokenizer", "template", "map_keys", "cutoff_len", "max_samples", "train_on_prompt", "mask_history",
-             "pack", "neat_pack", "seq_len", "workers")
+             "pack", "neat_pack", "seq_len", "processor", "image_dir", "workers")
 
 
 def _sft_args(pp: argparse.ArgumentParser) -> None:
+    # MindSpeed-LLM's preprocess_data.py spellings are accepted too: --tokenizer-name-or-path, --prompt-type,
+    # --seq-length (its --map-keys, --pack, --neat-pack and --workers have the same names here)
     g = pp.add_argument_group("SFT data (any of these prepares chat rows with a loss mask; docs/finetune.md)")
     g.add_argument("--sft", action="store_true", help="SFT preparation with the defaults (byte-level, template empty)")
-    g.add_argument("--tokenizer", default=None, metavar="DIR", help="a local Hugging Face tokenizer folder "
-                   "(default: byte-level)")
-    g.add_argument("--template", default=None, metavar="NAME|FILE",
+    g.add_argument("--tokenizer", "--tokenizer-name-or-path", dest="tokenizer", default=None, metavar="DIR",
+                   help="a local Hugging Face tokenizer folder (default: byte-level)")
+    g.add_argument("--template", "--prompt-type", dest="template", default=None, metavar="NAME|FILE",
                    help="auto (the tokenizer's chat_template; the default), empty, chatml, qwen, llama3, mistral, "
                         "or a .jinja file")
     g.add_argument("--map-keys", default=None, metavar="JSON", help="MindSpeed-style column map, e.g. "
@@ -38,7 +41,12 @@ def _sft_args(pp: argparse.ArgumentParser) -> None:
     g.add_argument("--pack", action="store_true", default=None, help="pack samples into rows of --seq-len positions")
     g.add_argument("--neat-pack", action="store_true", default=None,
                    help="pack, and keep attention within each sample (segment_ids)")
-    g.add_argument("--seq-len", type=int, default=None, help="packed row length (default: --cutoff-len)")
+    g.add_argument("--seq-len", "--seq-length", dest="seq_len", type=int, default=None,
+                   help="packed row length (default: --cutoff-len)")
+    g.add_argument("--processor", default=None, metavar="DIR", help="a local vision-language model folder: rows "
+                   "may carry images (docs/multimodal.md); its tokenizer is the default --tokenizer")
+    g.add_argument("--image-dir", default=None, metavar="DIR", help="image paths are relative to it (default: the "
+                   "data file's folder)")
     g.add_argument("--workers", type=int, default=None, help="processes that tokenise (default 1)")
 
 

@@ -16,7 +16,7 @@ def enc(messages, **kw):
     pytest.importorskip("transformers")
     kw.setdefault("cutoff_len", 4096)
     state = WorkerState(Settings(tokenizer=str(TINY_MODEL), template="qwen", **kw))
-    ids, mask, lengths, stats = state.encode([Raw("t:1", row={"messages": messages})])
+    ids, mask, lengths, stats, _ = state.encode([Raw("t:1", row={"messages": messages})])
     return state.tok, ids, mask, stats
 
 
@@ -97,6 +97,6 @@ def test_an_answer_longer_than_cutoff_len_keeps_its_start_and_some_prompt():
 def test_rows_without_an_answer_token_are_left_out_and_counted():
     pytest.importorskip("transformers")
     state = WorkerState(Settings(tokenizer=str(TINY_MODEL), template="empty"))
-    ids, mask, lengths, stats = state.encode([Raw("t:1", row={"prompt": "q", "response": ""}),
+    ids, mask, lengths, stats, _ = state.encode([Raw("t:1", row={"prompt": "q", "response": ""}),
                                               Raw("t:2", row={"prompt": "q", "response": "ok"})])
-    assert stats == {"rows": 2, "truncated": 0, "no_label": 1} and len(lengths) == 1
+    assert stats == {"rows": 2, "truncated": 0, "no_label": 1, "too_long": 0} and len(lengths) == 1

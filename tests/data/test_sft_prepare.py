@@ -36,6 +36,11 @@ def test_workers_2_writes_the_same_files_as_workers_1(tmp_path, capsys):
     assert data_main(["prepare", args[0], str(tmp_path / "w1"), *args[1:], "--workers", "1"]) == 0
     assert data_main(["prepare", args[0], str(tmp_path / "w2"), *args[1:], "--workers", "2"]) == 0
     assert files(tmp_path / "w1") == files(tmp_path / "w2")
+    mindspeed = [args[0], "--tokenizer-name-or-path", str(TINY_MODEL), "--prompt-type", "qwen", "--neat-pack",
+                 "--cutoff-len", "128", "--seq-length", "128"]  # MindSpeed-LLM's flag names, same files
+    assert data_main(["prepare", mindspeed[0], str(tmp_path / "ms"), *mindspeed[1:], "--workers", "2"]) == 0
+    same = (lambda d: sorted(v for k, v in files(d).items() if k != "sft.json"))  # the key differs: seq_len is set
+    assert same(tmp_path / "ms") == same(tmp_path / "w1")
     meta = json.loads((tmp_path / "w1" / "sft.json").read_text())
     assert meta["num_samples"] == 2 * len(lines) + len(alpaca) and meta["pack"]["neat"]
     assert "wrote" in capsys.readouterr().out

@@ -27,7 +27,7 @@ def family(tmp_path_factory):
 
 def encode(folder, template, messages, **settings):
     state = WorkerState(Settings(tokenizer=str(folder), template=template, cutoff_len=4096, **settings))
-    ids, mask, lengths, _ = state.encode([Raw("test:1", row={"messages": messages})])
+    ids, mask, lengths, _, _ = state.encode([Raw("test:1", row={"messages": messages})])
     return state.tok, ids, mask
 
 
@@ -132,7 +132,7 @@ def test_template_raise_exception_is_a_one_line_data_error(family):
 
 def test_byte_level_default_needs_no_library():
     state = WorkerState(Settings(template="chatml"))
-    ids, mask, _, _ = state.encode([Raw("t:1", row={"prompt": "hé", "response": "ok"})])
+    ids, mask, _, _, _ = state.encode([Raw("t:1", row={"prompt": "hé", "response": "ok"})])
     text = "<|im_start|>user\nhé<|im_end|>\n<|im_start|>assistant\nok<|im_end|>\n"
     assert bytes(ids.astype(np.uint8)).decode() == text
     trained = bytes(ids[mask == 1].astype(np.uint8)).decode()

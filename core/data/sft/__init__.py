@@ -25,7 +25,7 @@ from core.data.sft.prepare import cache_key, is_sft_folder, prepare_sft, read_sf
 from core.errors import DataError
 
 RECIPE_KEYS = ("tokenizer", "template", "map_keys", "cutoff_len", "max_samples", "train_on_prompt", "mask_history",
-               "pack", "neat_pack", "workers")
+               "pack", "neat_pack", "processor", "image_dir", "workers")
 
 
 def cache_root() -> Path:
@@ -43,9 +43,11 @@ def is_sft_source(source: str, base_dir: str | Path = ".") -> bool:
 
 
 def load_sft(source: str, sft: dict, seq_len: int, batch_size: int, val_fraction: float, seed: int,
-             base_dir: str | Path = ".", model_tokenizer: str | Path | None = None, log=print):
+             base_dir: str | Path = ".", model_tokenizer: str | Path | None = None,
+             model_processor: str | Path | None = None, log=print):
     """SFTData for a prepared folder, or for .jsonl/.json file(s) prepared now (or found in the cache)
-    with the recipe's `data.sft` settings; model_tokenizer is the default tokenizer (the hf: model folder)."""
+    with the recipe's `data.sft` settings; model_tokenizer is the default tokenizer (the hf: model folder),
+    model_processor the default processor (the hf: folder of a vision-language model)."""
     from core.data.sft.dataset import SFTData
 
     folder = _resolve(source, base_dir)
@@ -58,6 +60,11 @@ def load_sft(source: str, sft: dict, seq_len: int, batch_size: int, val_fraction
     if unknown:
         raise DataError(f"unknown recipe key 'data.sft.{unknown[0]}' (known: {', '.join(RECIPE_KEYS)})")
     opts = {k: v for k, v in sft.items() if k != "workers"}
+    for key in ("processor", "image_dir"):
+        if opts.get(key):
+            opts[key] = str(_resolve(str(opts[key]), base_dir))
+    if model_processor is not None and "processor" not in opts:
+        opts["processor"] = str(model_processor)
     if opts.get("tokenizer"):
         opts["tokenizer"] = str(_resolve(str(opts["tokenizer"]), base_dir))
     elif model_tokenizer is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.data.sft.image_files import ImageStore
 from core.data.sft.packing import packed_row, padded_row, stack
 from core.data.sft.prepare import META, read_sft_meta
 from core.errors import DataError
@@ -68,13 +69,23 @@ class SFTData:
         self.pad_id = int(meta["pad_id"])
         lengths = np.diff(self.offsets) - 1
         self.num_cut = 0 if self.pack else int((lengths > seq_len).sum())
+        self.images = ImageStore(self.folder, files, meta["images"], n) if meta.get("images") else None
+        if self.images is not None:
+            with_images = np.diff(self.images.offsets) > 0
+            longest = int(lengths[with_images].max()) if with_images.any() else 0
+            if longest > seq_len:
+                raise DataError(f"{self.folder}: a sample with images needs {longest} positions, more than data.seq_len "
+                                f"{seq_len} (image tokens cannot be cut); raise data.seq_len or prepare with "
+                                f"--cutoff-len {seq_len + 1}")
 
     def describe(self) -> str:
         m = self.meta
         kind = (f"{'neat-' if self.pack['neat'] else ''}packed into {self.pack['rows']:,} rows"
                 if self.pack else "one sample per row")
         cut = f", {self.num_cut} longer than seq_len {self.seq_len} are cut" if self.num_cut else ""
-        return (f"SFT {self.folder}: {m['num_samples']:,} samples ({kind}; train {len(self.train_units):,}, "
+        pics = (f", {m['images']['count']:,} images in {m['images']['samples_with_images']:,} samples "
+                f"(up to {self.images.slots_per_row} per row)") if self.images is not None else ""
+        return (f"SFT {self.folder}: {m['num_samples']:,} samples{pics} ({kind}; train {len(self.train_units):,}, "
                 f"val {len(self.val_units):,} units), {m['num_label_tokens']:,} trained tokens, template "
                 f"{m['template']}, tokenizer {m['tokenizer']['source']} (vocab {self.vocab_size}){cut}")
 
@@ -86,7 +97,8 @@ class SFTData:
     def _row(self, unit: int) -> dict[str, np.ndarray]:
         if not self.pack:
             ids, mask = self.sample(unit)
-            return padded_row(ids, mask, self.seq_len, self.pad_id)
+            row = padded_row(ids, mask, self.seq_len, self.pad_id)
+            return row if self.images is None else {**row, **self.images.slots(unit)}
         members = self.rows[int(self.row_offsets[unit]):int(self.row_offsets[unit + 1])]
         return packed_row([self.sample(int(i)) for i in members], self.seq_len, self.pad_id, self.pack["neat"])
 

@@ -5,23 +5,27 @@ train_on_prompt); the batch's labels are the next tokens where their mask is 1, 
 mask_history only the last assistant turn is trained. cutoff_len limits the tokens per sample and keeps
 the answer: first the oldest turns are dropped (the system message stays), then the prompt loses
 tokens from its start; only an answer longer than cutoff_len itself is cut (keeping its beginning and
-the last cutoff_len // 4 prompt tokens).
+the last cutoff_len // 4 prompt tokens). A sample with images is never cut (its image tokens must stay
+whole): when longer than cutoff_len it is left out and counted. With a processor (vision.py) rows may
+carry images; each sample then also returns its processed images.
 
     settings = Settings(tokenizer="ckpt/my_model", template="qwen", cutoff_len=1024)
     state = WorkerState(settings)
-    ids, mask, lengths, stats = state.encode([Raw("x.jsonl:1", line=b'{"prompt": "hi", "response": "yo"}')])
+    ids, mask, lengths, stats, _ = state.encode([Raw("x.jsonl:1", line=b'{"prompt": "hi", "response": "yo"}')])
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
 from core.data.sft.formats import Raw, parse_map_keys, to_messages
 from core.data.sft.templates import get_template
 from core.data.sft.tokenizer import encode_texts, load_tokenizer
+from core.data.sft.vision import Image, Vision, image_folder, place_images, row_images
 from core.errors import DataError
 
 
@@ -39,6 +43,8 @@ class Settings:
     pack: bool = False
     neat_pack: bool = False  # implies pack
     seq_len: int = 0  # packed row length in positions; 0: cutoff_len
+    processor: str | None = None  # a local vision-language model folder: rows may carry images (vision.py)
+    image_dir: str | None = None  # image paths are relative to it; None: each data file's folder
 
     def __post_init__(self):
         if self.neat_pack:
@@ -50,6 +56,10 @@ class Settings:
         if self.map_keys not in (None, "") and not isinstance(self.map_keys, str):
             self.map_keys = json.dumps(self.map_keys, sort_keys=True)
         parse_map_keys(self.map_keys)
+        if self.processor and self.pack:
+            raise DataError("--pack / --neat-pack with images (--processor) is not supported yet; prepare unpacked")
+        if self.processor and not self.tokenizer:
+            self.tokenizer = self.processor  # a model folder holds both
         if self.pack and self.row_len < self.cutoff_len - 1:
             raise DataError(f"--seq-len {self.row_len} is shorter than a sample can be (--cutoff-len "
                             f"{self.cutoff_len} tokens = {self.cutoff_len - 1} positions)")
@@ -78,6 +88,20 @@ class WorkerState:
         self.tok = load_tokenizer(settings.tokenizer)
         self.template = get_template(settings.template, self.tok)
         self.map_keys = parse_map_keys(settings.map_keys)
+        self.vision = Vision(settings.processor, self.tok) if settings.processor else None
+
+    def _conversation(self, raw: Raw) -> tuple[list[dict], list[Path]]:
+        """The row's messages (image placeholders in the model's own markers) and its image files."""
+        row = raw.parsed()
+        messages = to_messages(row, raw.where, self.map_keys)
+        paths = row_images(row, raw.where)
+        if not paths:
+            return messages, []
+        if self.vision is None:
+            raise DataError(f"{raw.where}: the row has images; prepare it with --processor DIR (the vision-language "
+                            f"model folder) or data.sft.processor")
+        folder = image_folder(raw.where.rsplit(":", 1)[0], self.s.image_dir)
+        return place_images(messages, len(paths), raw.where, self.vision.family), [folder / p for p in paths]
 
     def _spans(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         if self.s.train_on_prompt:
@@ -106,14 +130,22 @@ class WorkerState:
         sel = np.r_[last - keep_prompt:last, last:last + (limit - keep_prompt)]
         return ids[sel], mask[sel]
 
-    def encode(self, raws: list[Raw]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
-        convs = [to_messages(r.parsed(), r.where, self.map_keys) for r in raws]
+    def encode(self, raws: list[Raw]) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict, list[list[Image]]]:
+        """(ids, mask, sample lengths, stats, each sample's images) of the rows that have something to train."""
+        convs, paths = zip(*(self._conversation(r) for r in raws))
         rendered = [self.template.render(m) for m in convs]
         encoded = encode_texts(self.tok, [t for t, _ in rendered])
-        all_ids, all_mask, lengths = [], [], []
-        stats = {"rows": len(raws), "truncated": 0, "no_label": 0}
-        for raw, messages, (text, spans), (ids, offsets) in zip(raws, convs, rendered, encoded):
+        all_ids, all_mask, lengths, all_images = [], [], [], []
+        stats = {"rows": len(raws), "truncated": 0, "no_label": 0, "too_long": 0}
+        for raw, messages, files, (text, spans), (ids, offsets) in zip(raws, convs, paths, rendered, encoded):
             mask = _mask(offsets, self._spans(text, spans))
+            images = []
+            if self.vision is not None:
+                images = self.vision.pixels(files, raw.where)
+                ids, mask = self.vision.expand(ids, mask, images, raw.where)
+            if images and len(ids) > self.s.cutoff_len:
+                stats["too_long"] += 1  # image tokens cannot be cut: left out
+                continue
             if len(ids) > self.s.cutoff_len:
                 stats["truncated"] += 1
                 ids, mask = self._cut(messages, ids, mask, _first(offsets, spans[-1]))
@@ -123,8 +155,10 @@ class WorkerState:
             all_ids.append(ids)
             all_mask.append(mask)
             lengths.append(len(ids))
+            all_images.append(images)
         cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
-        return cat(all_ids, np.int64), cat(all_mask, np.uint8), np.asarray(lengths, dtype=np.int64), stats
+        return (cat(all_ids, np.int64), cat(all_mask, np.uint8), np.asarray(lengths, dtype=np.int64), stats,
+                all_images)
 
 
 def _first(offsets: np.ndarray, span: tuple[int, int]) -> int:

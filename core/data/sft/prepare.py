@@ -2,7 +2,8 @@
 
 OUT/ holds KEY.tokens.bin (uint16/uint32 ids of all samples back to back), KEY.mask.bin (uint8: 1 where
 the token is trained), KEY.offsets.bin (int64 sample starts, n + 1), with --pack KEY.rows.bin +
-KEY.row_offsets.bin (sample indices of each packed row), and sft.json (the meta, written last and
+KEY.row_offsets.bin (sample indices of each packed row), with --processor the image files
+(core/data/sft/image_files.py), and sft.json (the meta, written last and
 atomically). KEY hashes the input files' contents, every setting and the tokenizer files, so a new
 preparation never overwrites files that a running job has memory-mapped; running it again with the
 same inputs is a cache hit that rewrites nothing.
@@ -13,6 +14,7 @@ same inputs is a cache hit that rewrites nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -26,8 +28,10 @@ from tqdm import tqdm
 from core.atomic import atomic_open, atomic_write_text
 from core.data.sft.encode import Settings, WorkerState, encode_chunk, init_worker, preload
 from core.data.sft.formats import iter_rows, split_sources
+from core.data.sft.image_files import ImageWriter
 from core.data.sft.packing import pack_rows
 from core.data.sft.tokenizer import files_digest, fingerprint, load_tokenizer, pad_id
+from core.data.sft.vision import image_folder, processor_digest, row_images
 from core.data.tokens import read_format_meta
 from core.errors import DataError
 
@@ -35,7 +39,8 @@ FORMAT = "mindbridge-sft"
 VERSION = 1
 META = "sft.json"
 CHUNK_ROWS = 256  # rows per worker task
-GENERATION = re.compile(r"[0-9a-f]{16}\.(tokens|mask|offsets|rows|row_offsets)\.bin")  # files prepare_sft writes
+GENERATION = re.compile(r"[0-9a-f]{16}\.(tokens|mask|offsets|rows|row_offsets|pixels|image_shapes|image_grids|"
+                        r"image_offsets)\.bin")  # files prepare_sft writes
 
 
 def _sha256(path: Path) -> str:
@@ -46,14 +51,35 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _images_digest(paths: list[Path], settings: Settings) -> str | None:
+    """Every image the rows name, by resolved path, size and modification time (as make does)."""
+    if not settings.processor:
+        return None
+    h = hashlib.sha256()
+    for raw in iter_rows(paths, settings.max_samples):
+        try:
+            names = row_images(raw.parsed(), raw.where)
+        except DataError:
+            continue  # the encoding reports it with the row
+        folder = image_folder(raw.where.rsplit(":", 1)[0], settings.image_dir)
+        for name in names:
+            path = (folder / name).resolve()
+            st = path.stat() if path.is_file() else None
+            h.update(f"{path}\0{st.st_size if st else -1}\0{st.st_mtime_ns if st else -1}\n".encode())
+    return h.hexdigest()
+
+
 def cache_key(paths: list[Path], settings: Settings) -> str:
-    """Hash of the inputs' contents, every setting and the tokenizer (+ template file) contents."""
+    """Hash of the inputs' contents, every setting, the tokenizer (+ template file) contents, and with a
+    processor its config files and the images' paths, sizes and modification times."""
     template = settings.template or ""
     template_file = Path(template).expanduser()
     parts = {"format": FORMAT, "version": VERSION, "inputs": [_sha256(p) for p in paths],
-             "settings": {k: v for k, v in settings.as_dict().items() if k != "tokenizer"},
+             "settings": {k: v for k, v in settings.as_dict().items() if k not in ("tokenizer", "processor")},
              "tokenizer": files_digest(settings.tokenizer),
              "template_file": _sha256(template_file) if template and template_file.is_file() else None}
+    if settings.processor:
+        parts.update(processor=processor_digest(settings.processor), images=_images_digest(paths, settings))
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
@@ -115,16 +141,24 @@ def prepare_sft(inputs: str | list, out: str | Path, settings: Settings, workers
     stem = key[:16]
     files = {"tokens": f"{stem}.tokens.bin", "mask": f"{stem}.mask.bin", "offsets": f"{stem}.offsets.bin"}
     vocab_guess = 256 if settings.tokenizer in (None, "", "bytes") else None
-    lengths, stats = [], {"rows": 0, "truncated": 0, "no_label": 0}
+    lengths, stats = [], {"rows": 0, "truncated": 0, "no_label": 0, "too_long": 0}
     total_tokens = label_tokens = max_id = 0
     out.mkdir(parents=True, exist_ok=True)
     tmp_ids = out / f".{stem}.ids-int32.partial"
     bar = tqdm(unit="row", desc="preparing", disable=None if progress else True, leave=False)
+    images = None
     try:
-        with atomic_open(tmp_ids) as f_ids, atomic_open(out / files["mask"]) as f_mask:
-            for ids, mask, lens, st in _results(paths, settings, workers):
+        with contextlib.ExitStack() as stack:
+            f_ids = stack.enter_context(atomic_open(tmp_ids))
+            f_mask = stack.enter_context(atomic_open(out / files["mask"]))
+            if settings.processor:
+                images = ImageWriter(out, stem, stack.enter_context(atomic_open(out / f"{stem}.pixels.bin")))
+            for ids, mask, lens, st, sample_images in _results(paths, settings, workers):
                 f_ids.write(ids.astype("<i4").tobytes())
                 f_mask.write(mask.tobytes())
+                if images is not None:
+                    for one in sample_images:
+                        images.add(one)
                 lengths.append(lens)
                 for k in stats:
                     stats[k] += st[k]
@@ -147,6 +181,10 @@ def prepare_sft(inputs: str | list, out: str | Path, settings: Settings, workers
         np.cumsum(lengths, out=offsets[1:])
         with atomic_open(out / files["offsets"]) as fh:
             fh.write(offsets.astype("<i8").tobytes())
+        image_meta = None
+        if images is not None:
+            image_files, image_meta = images.finish()
+            files.update(image_files)
         pack = None
         if settings.pack:
             rows = pack_rows(lengths - 1, settings.row_len)
@@ -167,7 +205,8 @@ def prepare_sft(inputs: str | list, out: str | Path, settings: Settings, workers
             "max_len": int(lengths.max()), "pad_id": pad_id(tok), "vocab_size": int(vocab),
             "tokenizer": {**fp, "source": str(settings.tokenizer or "bytes")},
             "template": _template_name(settings, tok),
-            "settings": settings.as_dict(), "inputs": [str(p) for p in paths], "stats": stats, "pack": pack}
+            "settings": settings.as_dict(), "inputs": [str(p) for p in paths], "stats": stats, "pack": pack,
+            "images": image_meta}
     meta_path = out / META
     atomic_write_text(meta_path, json.dumps(meta, indent=2) + "\n")
     for old in out.glob("*.bin"):  # earlier generations: a job that mapped them keeps its open mapping
@@ -177,7 +216,9 @@ def prepare_sft(inputs: str | list, out: str | Path, settings: Settings, workers
         f"vocab {vocab}, template {meta['template']}"
         + (f", {pack['rows']:,} packed rows of {pack['row_len']} ({pack['fill']:.0%} full)" if pack else "")
         + (f"; {stats['truncated']} cut to --cutoff-len" if stats["truncated"] else "")
-        + (f"; {stats['no_label']} without an answer left out" if stats["no_label"] else ""))
+        + (f"; {stats['no_label']} without an answer left out" if stats["no_label"] else "")
+        + (f"; {image_meta['count']:,} images in {image_meta['samples_with_images']:,} samples" if image_meta else "")
+        + (f"; {stats['too_long']} with images longer than --cutoff-len left out" if stats["too_long"] else ""))
     return meta_path, False
 
 

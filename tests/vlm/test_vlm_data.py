@@ -1,0 +1,160 @@
+"""Image-text SFT data (core/data/sft/vision.py, image_files.py) against transformers' own processors.
+
+The shipped tiny LLaVA and Qwen2-VL folders and LLaVA-format rows (examples/vlm): the prepared ids equal
+what the model's transformers processor gives for the same rendered conversation and images (the
+`<image>` expansion), the stored pixels equal its pixel_values (float32, exactly), image tokens are never
+trained, text-only rows mix in, and bad rows are one-line errors naming the row.
+
+    CI=true .venv/bin/python -m pytest -q tests/vlm/test_vlm_data.py
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import REPO, needs
+from core.errors import DataError
+
+VLM = REPO / "examples" / "vlm"
+DATA = VLM / "data" / "llava.json"
+FOLDERS = {"llava": VLM / "tiny-llava", "qwen2_vl": VLM / "tiny-qwen2-vl"}
+
+
+def transformers_processor(family: str):
+    """The family's transformers processor, from the folder's own files."""
+    import transformers
+
+    folder = FOLDERS[family]
+    if family == "llava":
+        return transformers.AutoProcessor.from_pretrained(folder, local_files_only=True)
+
+    # Qwen2VLProcessor insists on a video processor, which needs torchvision (no wheel for CPU-only torch);
+    # images never use it, so it is left out.
+    class ImagesOnly(transformers.Qwen2VLProcessor):
+        def check_argument_for_proper_class(self, name, arg):
+            return None if arg is None else super().check_argument_for_proper_class(name, arg)
+
+    return ImagesOnly(image_processor=transformers.AutoImageProcessor.from_pretrained(folder, local_files_only=True),
+                      tokenizer=transformers.AutoTokenizer.from_pretrained(folder, local_files_only=True))
+
+
+@pytest.fixture(scope="module", params=sorted(FOLDERS))
+def prepared(request, tmp_path_factory):
+    needs("transformers")
+    from core.data.sft import Settings, prepare_sft
+    from core.data.sft.dataset import SFTData
+
+    out = tmp_path_factory.mktemp(request.param)
+    prepare_sft(str(DATA), out, Settings(processor=str(FOLDERS[request.param]), cutoff_len=160), progress=False,
+                log=lambda *a: None)
+    return request.param, SFTData(out, seq_len=159, batch_size=4, val_fraction=0.1, seed=0)
+
+
+def test_ids_and_pixels_equal_the_transformers_processor(prepared):
+    from PIL import Image
+
+    from core.data.sft.encode import Settings, WorkerState
+    from core.data.sft.formats import to_messages
+    from core.data.sft.vision import place_images, row_images
+
+    family, data = prepared
+    processor = transformers_processor(family)
+    state = WorkerState(Settings(processor=str(FOLDERS[family]), cutoff_len=160))
+    rows = json.loads(DATA.read_text())
+    store = data.images
+    checked = {0: 0, 1: 0, 2: 0}
+    for i, row in enumerate(rows[:40]):  # the prepared samples keep the rows' order (none is left out here)
+        where = f"{DATA}:row {i}"
+        names = row_images(row, where)
+        messages = place_images(to_messages(row, where), len(names), where, state.vision.family)
+        text, _ = state.template.render(messages)
+        pictures = [Image.open(VLM / "data" / n).convert("RGB") for n in names]
+        want = processor(text=[text], images=pictures or None, return_tensors="np", add_special_tokens=False)
+        ids, mask = data.sample(i)
+        assert ids.tolist() == want["input_ids"][0].tolist(), where
+        image_token = state.vision.image_token_id
+        assert not mask[ids == image_token].any()  # image tokens are never trained
+        assert store.count(i) == len(names)
+        if names:
+            slots = data._row(i)
+            got = [slots["pixel_values"][k] for k in range(len(names))]
+            if family == "qwen2_vl":
+                grids = slots["image_grid_thw"][:len(names)]
+                assert grids.tolist() == want["image_grid_thw"].tolist()
+                got = [g[:int(np.prod(t))] for g, t in zip(got, grids)]
+                got = np.concatenate(got)
+            else:
+                got = np.stack(got)
+            np.testing.assert_array_equal(got, want["pixel_values"].astype(np.float32))
+            assert slots["image_mask"].tolist() == [1] * len(names) + [0] * (store.slots_per_row - len(names))
+        checked[len(names)] += 1
+    assert all(checked.values()), checked  # text-only, one-image and two-image rows were all compared
+
+
+def test_batches_mix_image_and_text_only_rows_with_fixed_shapes(prepared):
+    family, data = prepared
+    shapes, flags = set(), []
+    for step in range(6):
+        batch = data.train_batch(step, 0)
+        shapes.add(tuple((k, v.shape, str(v.dtype)) for k, v in sorted(batch.items())))
+        flags.append(batch["image_mask"].sum(1))
+    assert len(shapes) == 1  # every batch of the data set has the same shapes
+    flags = np.concatenate(flags)
+    assert (flags == 0).any() and (flags == 1).any() and (flags == 2).any()
+    keys = {k for k, _, _ in next(iter(shapes))}
+    assert keys == {"input_ids", "labels", "attention_mask", "pixel_values", "image_mask"} | (
+        {"image_grid_thw"} if family == "qwen2_vl" else set())
+
+
+def _prepare(tmp_path, rows, **settings):
+    from core.data.sft import Settings, prepare_sft
+
+    for png in (VLM / "data").glob("shape_0*.png"):
+        if not (tmp_path / png.name).exists():
+            shutil.copy2(png, tmp_path / png.name)
+    data = tmp_path / "rows.json"
+    data.write_text(json.dumps(rows))
+    settings.setdefault("processor", str(FOLDERS["llava"]))
+    return prepare_sft(str(data), tmp_path / "out", Settings(**settings), progress=False, log=lambda *a: None)
+
+
+def _conv(text="<image>\nWhat shape?"):
+    return [{"from": "human", "value": text}, {"from": "gpt", "value": "A circle."}]
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"image": "shape_00.png", "conversations": _conv("<image><image> two?")}, "2 <image> placeholder(s) in the "
+                                                                                 "conversation but 1 image(s)"),
+    ({"image": "missing.png", "conversations": _conv()}, "image not found: "),
+    ({"image": "rows.json", "conversations": _conv()}, "is not a readable image"),
+    ({"image": 3, "conversations": _conv()}, "'image' must be a path or a list of paths"),
+])
+def test_bad_image_rows_are_one_line_errors_naming_the_row(tmp_path, row, message):
+    needs("transformers")
+    with pytest.raises(DataError) as e:
+        _prepare(tmp_path, [row])
+    assert message in str(e.value) and "rows.json:row 0" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_images_without_placeholders_go_first_and_processor_is_required(tmp_path):
+    needs("transformers")
+    from core.data.sft.dataset import SFTData
+
+    rows = [{"image": "shape_00.png", "conversations": _conv("What shape?")},
+            {"image": "shape_01.png", "conversations": _conv()}, {"conversations": _conv("no image")}]
+    meta_path, hit = _prepare(tmp_path, rows)
+    data = SFTData(meta_path.parent, seq_len=96, batch_size=2, val_fraction=0.34, seed=0)
+    first, second = data.sample(0)[0], data.sample(1)[0]
+    assert np.count_nonzero(first == 512) == 16  # <image> (id 512) 16 times for a 32x32 image in 8x8 patches
+    assert first.tolist().index(512) == second.tolist().index(512)  # at the start of the user message, as "<image>\n..."
+    assert _prepare(tmp_path, rows)[1]  # the same inputs again: a cache hit
+    (tmp_path / "shape_00.png").write_bytes((tmp_path / "shape_02.png").read_bytes())
+    assert not _prepare(tmp_path, rows)[1]  # a changed image is a new preparation
+    with pytest.raises(DataError, match=r"rows.json:row 0: the row has images; prepare it with --processor"):
+        _prepare(tmp_path, rows, processor=None, tokenizer=str(FOLDERS["llava"]))
+    with pytest.raises(DataError, match="with images .* not supported yet"):
+        _prepare(tmp_path, rows, pack=True)
