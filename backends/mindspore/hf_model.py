@@ -74,7 +74,12 @@ def load_mindspore_model(folder: str | Path, config: dict | None = None, lora: d
         reference = apply_peft(reference, lora, seed)
     weights = {k: v.detach().float().numpy() for k, v in reference.state_dict().items()}
     converted = getattr(load_family(info.model_type), family.model_class)
-    model = contract_class(converted)(reference.config)
+    if family.vision:  # image slots in the batch (backends/mindspore/hf_vlm.py, as core/hfvision.py on torch)
+        from backends.mindspore.hf_vlm import contract_class as vision_contract_class
+
+        model = vision_contract_class(converted)(reference.config)
+    else:
+        model = contract_class(converted)(reference.config)
     del reference
     if lora:
         from backends.mindspore.finetune import inject_lora

@@ -91,3 +91,61 @@ def test_shipped_recipe_trains_on_torch_and_exports_to_transformers(tmp_path, fa
         got = exported(input_ids=tensors["input_ids"], attention_mask=tensors["attention_mask"], use_cache=False,
                        **images).logits.numpy()
     assert np.linalg.norm(got - want) / np.linalg.norm(want) <= LOGITS_TOL
+
+
+@pytest.fixture(scope="module")
+def freeze_runs(tmp_path_factory):
+    """The tiny Qwen2-VL recipe with each freeze switch, 3 steps on each backend."""
+    needs("torch")
+    needs("mindspore")
+    root = tmp_path_factory.mktemp("vlm_freeze")
+    return {(switch, backend): run(root, "qwen2_vl", backend, steps=3, freeze=[switch])
+            for switch in SWITCHES for backend in ("torch", "mindspore")}
+
+
+@pytest.mark.mindspore
+@pytest.mark.parametrize("switch", sorted(SWITCHES))
+def test_each_freeze_switch_on_both_backends(freeze_runs, switch):
+    start = start_weights("qwen2_vl")
+    frozen = {n for n in start if SWITCHES[switch](n)}
+    assert frozen and len(frozen) < len(start)
+    losses = {}
+    for backend in ("torch", "mindspore"):
+        summary, weights, optim, _ = freeze_runs[(switch, backend)]
+        check_frozen(start, weights, optim, frozen)
+        assert summary["trainable_parameters"] == summary["num_parameters"] - sum(start[n].size for n in frozen)
+        losses[backend] = np.asarray(summary["losses"])
+    worst = float(np.max(np.abs(losses["torch"] - losses["mindspore"]) / np.abs(losses["torch"])))
+    print(f"freeze {switch}: {len(frozen)} tensors frozen, loss max rel {worst:.1e} over 3 steps")
+    assert worst <= LOSS_TOL
+
+
+@pytest.mark.mindspore
+def test_a_mindspore_checkpoint_exports_to_transformers_with_mindspores_logits(freeze_runs, tmp_path):
+    import mindspore as ms
+    import torch
+    import transformers
+
+    from backends.mindspore.hf_model import load_mindspore_model
+    from core.checkpoint.cli import main as ckpt_main
+    from core.data import recipe_data
+    from core.hfvision import real_images
+    from core.launch import resolve_recipe
+
+    _, weights, _, out = freeze_runs[("projector", "mindspore")]
+    assert ckpt_main(["hf-export", str(out / "checkpoints"), str(tmp_path / "export")]) == 0
+    exported = transformers.Qwen2VLForConditionalGeneration.from_pretrained(tmp_path / "export",
+                                                                            dtype=torch.float32).eval()
+    model = load_mindspore_model(FOLDERS["qwen2_vl"])
+    for name, p in model.parameters_and_names():
+        p.set_data(ms.Tensor(weights[name]))
+    model.set_train(False)
+    batch = recipe_data(resolve_recipe(str(RECIPES["qwen2_vl"]), "mindspore", "cpu", {})).train_batch(0, 0)
+    want = model(**{k: ms.Tensor(v) for k, v in batch.items() if k != "labels"}).asnumpy()
+    tensors = {k: torch.from_numpy(v) for k, v in batch.items() if k != "labels"}
+    images = real_images(tensors["pixel_values"], tensors["image_mask"], tensors["image_grid_thw"])
+    images["mm_token_type_ids"] = (tensors["input_ids"] == exported.config.image_token_id).int()
+    with torch.no_grad():
+        got = exported(input_ids=tensors["input_ids"], attention_mask=tensors["attention_mask"], use_cache=False,
+                       **images).logits.numpy()
+    assert np.linalg.norm(got - want) / np.linalg.norm(want) <= LOGITS_TOL

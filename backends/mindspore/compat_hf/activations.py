@@ -12,6 +12,13 @@ class _GELUTanh(nn.Cell):
         return mint.nn.functional.gelu(x, approximate="tanh")
 
 
+class _QuickGELU(nn.Cell):
+    """quick_gelu (CLIP): x * sigmoid(1.702 x), as transformers' QuickGELUActivation."""
+
+    def construct(self, x):
+        return x * mint.sigmoid(1.702 * x)
+
+
 class _ACT2FN(dict):
     def __getitem__(self, key):
         try:
@@ -23,6 +30,7 @@ class _ACT2FN(dict):
 ACT2FN = _ACT2FN(
     silu=mint.nn.SiLU, swish=mint.nn.SiLU, relu=mint.nn.ReLU, gelu=mint.nn.GELU, tanh=mint.nn.Tanh,
     sigmoid=mint.nn.Sigmoid, gelu_new=_GELUTanh, gelu_pytorch_tanh=_GELUTanh, gelu_fast=_GELUTanh,
+    quick_gelu=_QuickGELU,
 )
 
 

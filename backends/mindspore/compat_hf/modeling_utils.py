@@ -64,9 +64,29 @@ class PreTrainedModel(nn.Cell):
     def warn_if_padding_and_no_attention_mask(self, input_ids, attention_mask):
         return None  # transformers only logs here
 
+    @classmethod
+    def _from_config(cls, config, **kwargs):
+        """A composite model's sub-model from its sub-config (Qwen2-VL's vision tower and text model)."""
+        return cls(config)
+
+    @property
+    def dtype(self):
+        """The dtype of the first floating-point parameter, as transformers' PreTrainedModel.dtype."""
+        from mindspore import ops
+
+        return next(p.dtype for p in self.get_parameters() if ops.is_floating_point(p))
+
     def get_input_embeddings(self):
-        base = getattr(self, self.base_model_prefix, self)
-        return base.embed_tokens
+        """transformers' lookup: `_input_embed_layer` (default embed_tokens) on the model, its `embeddings`, its
+        `model`, or the `language_model` it wraps (multimodal models)."""
+        name = getattr(self, "_input_embed_layer", "embed_tokens")
+        for owner in (self, getattr(self, "embeddings", None), getattr(self, "model", None)):
+            if owner is not None and getattr(owner, name, None) is not None:
+                return getattr(owner, name)
+        language = getattr(self, "language_model", None)
+        if language is not None and language is not self and hasattr(language, "get_input_embeddings"):
+            return language.get_input_embeddings()
+        raise NotImplementedError(f"get_input_embeddings is not found for {type(self).__name__}")
 
 
 class _AttentionFunctions(dict):
