@@ -63,9 +63,12 @@ SUPPORTED: dict[str, Family] = {  # config.json model_type -> family, on both ba
     "qwen3_moe": Family("Qwen3MoeForCausalLM", _VERIFIED + " (router aux loss)"),
     "llava": Family("LlavaForConditionalGeneration", _VISION + " (CLIP or SigLIP vision tower, Llama)", vision=True),
     "qwen2_vl": Family("Qwen2VLForConditionalGeneration", _VISION + " (multimodal rope, patch merger)", vision=True),
+    "qwen2_5_vl": Family("Qwen2_5_VLForConditionalGeneration", _VISION + " (window attention in the vision blocks)",
+                         vision=True),
 }
 # MindSpore runs the family's own transformers modeling source, converted (backends/mindspore/hf_loader.py)
-MINDSPORE = "yes: transformers' modeling source converted (tests/hf/test_hf_mindspore.py); PyNative"
+MINDSPORE = ("yes: transformers' modeling source converted (tests/hf/test_hf_mindspore.py; image-text: "
+             "tests/hf/test_vlm_mindspore.py, tests/vlm); PyNative")
 
 
 def supported_list() -> str:

@@ -168,13 +168,15 @@ def _hf_info(args) -> None:
         torch_line = f"supported ({family.model_class}; verified: {family.verified})"
     except UserError as e:
         torch_line = f"not supported: {str(e).split(': ', 1)[1]}"
+    processor = [n for n in hfmodel.PROCESSOR_FILES if (info.path / n).is_file()]
     print(f"folder: {info.path}\nmodel_type: {info.model_type}\narchitecture: {info.architecture}\n"
           f"parameters: {count:,} (safetensors headers, {sum(dtypes.values())} tensors, {nbytes / 1e6:,.1f} MB)\n"
           f"dtype: {hfmodel.dtype_name(dtypes.most_common(1)[0][0]) if dtypes else 'none'} "
           f"(tensors: {stored or 'none'}; config.json: {declared})\nweights: {weights}\n"
           f"tokenizer: {', '.join(info.tokenizer_files) or 'none'}\n"
           f"generation: {', '.join(info.generation_files) or 'none'}\n"
-          f"torch: {torch_line}\nmindspore: {hfmodel.MINDSPORE}")
+          + (f"processor: {', '.join(processor)} (image-text data: docs/multimodal.md)\n" if processor else "")
+          + f"torch: {torch_line}\nmindspore: {hfmodel.MINDSPORE}")
 
 
 def _list(args) -> None:

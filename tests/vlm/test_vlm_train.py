@@ -149,3 +149,45 @@ def test_a_mindspore_checkpoint_exports_to_transformers_with_mindspores_logits(f
         got = exported(input_ids=tensors["input_ids"], attention_mask=tensors["attention_mask"], use_cache=False,
                        **images).logits.numpy()
     assert np.linalg.norm(got - want) / np.linalg.norm(want) <= LOGITS_TOL
+
+
+def tiny_qwen2_5_vl(folder) -> None:
+    """A random Qwen2.5-VL (window attention in vision block 0) with the tiny Qwen2-VL's tokenizer and image
+    processor files (the same processor class serves both)."""
+    import json
+    import shutil
+
+    import torch
+    import transformers
+
+    source = FOLDERS["qwen2_vl"]
+    base = json.loads((source / "config.json").read_text())
+    vision = dict(depth=2, hidden_size=32, out_hidden_size=32, intermediate_size=64, num_heads=4, patch_size=8,
+                  temporal_patch_size=2, spatial_merge_size=2, window_size=32, fullatt_block_indexes=[1])
+    ids = {k: base[k] for k in ("image_token_id", "video_token_id", "vision_start_token_id", "vision_end_token_id")}
+    config = transformers.Qwen2_5_VLConfig(text_config=base["text_config"], vision_config=vision,
+                                           tie_word_embeddings=False, **ids)
+    torch.manual_seed(0)
+    transformers.Qwen2_5_VLForConditionalGeneration(config).save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "preprocessor_config.json"):
+        shutil.copy(source / name, folder / name)
+
+
+@pytest.mark.mindspore
+def test_qwen2_5_vl_folder_trains_with_the_same_losses_on_both_backends(tmp_path):
+    needs("torch")
+    needs("mindspore")
+    from core.launch import train
+
+    tiny_qwen2_5_vl(tmp_path / "qwen2_5_vl")
+    recipe = tmp_path / "vlm.yaml"
+    recipe.write_text(RECIPES["qwen2_vl"].read_text().replace("hf:tiny-qwen2-vl/", f"hf:{tmp_path / 'qwen2_5_vl'}")
+                      .replace("source: data/llava.json", f"source: {VLM / 'data' / 'llava.json'}"))
+    losses = {}
+    for backend in ("torch", "mindspore"):
+        s = train(str(recipe), backend=backend, device="cpu", log=lambda *a: None,
+                  overrides={"train.out_dir": str(tmp_path / backend), "train.steps": 3, "model.freeze": []})
+        losses[backend] = np.asarray(s["losses"])
+    worst = float(np.max(np.abs(losses["torch"] - losses["mindspore"]) / np.abs(losses["torch"])))
+    print(f"qwen2_5_vl: loss max rel {worst:.1e} over 3 steps")
+    assert len(losses["torch"]) == 3 and worst <= LOSS_TOL
