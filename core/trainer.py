@@ -202,7 +202,7 @@ class Trainer:
     def init_weights(self) -> str:
         """Load the run's initial weights; returns where they came from, for the log line."""
         init = self.r.model.init_from
-        if init.startswith("hf:"):  # a Hugging Face folder, through the model's weight adapter
+        if hfmodel.is_hf_source(init):  # a Hugging Face folder, through the model's weight adapter
             from core.checkpoint.hf import recipe_init_weights
 
             self.backend.load_state_dict(recipe_init_weights(self.r))
@@ -213,7 +213,7 @@ class Trainer:
                 src = Path(self.r.base_dir) / src
             self.backend.load_state_dict(ckpt.load_weights(src))
             return f"weights from {src}"
-        if self.r.model.source.startswith("hf:"):  # backend.build() loaded them with the model
+        if hfmodel.is_hf_source(self.r.model.source):  # backend.build() loaded them with the model
             return f"Hugging Face weights from {self.r.model.source[3:]}"
         if self.backend.capabilities.reference_init:
             return f"seeded init (seed {self.r.train.seed})"

@@ -22,6 +22,7 @@ from backends.mindspore import distributed as msdist
 from backends.mindspore.device import import_mindspore, resolve_device, use_target
 from backends.mindspore.importer import load_converted_class
 from backends.mindspore.state import ParameterIndex
+from core.hfmodel import is_hf_source
 from core.modelsource import resolve_model_source
 
 ms = import_mindspore()
@@ -39,9 +40,10 @@ class MindSporeBackend(Backend):
         self.recipe = recipe
         self.target, self._device_desc = resolve_device(recipe.device)
         precision = recipe.train.precision
-        # transformers' modeling source does not compile in graph mode yet (`a ^ b` on Python bools, the
-        # output dataclasses): hf: folders train in PyNative, which the run header says
-        self._hf = recipe.model.source.startswith("hf:")
+        # transformers' modeling source does not compile in graph mode yet (walrus assignments in forward,
+        # its decorators and ModelOutput dataclasses; docs/hf.md): hf: folders train in PyNative, which the
+        # run header says
+        self._hf = is_hf_source(recipe.model.source)
         self.graph = recipe.train.mode == "graph" and not self._hf
         if precision == "bf16" and self.target != "Ascend":
             raise BackendError(f"train.precision=bf16 is not supported by MindSpore on {self.target} (no bf16 "
@@ -71,7 +73,7 @@ class MindSporeBackend(Backend):
         import patches.mindspore
 
         self.patches = patches.mindspore.apply(self.target)
-        if r.model.source.startswith("hf:"):  # transformers' own modeling source, converted; the folder's weights
+        if is_hf_source(r.model.source):  # transformers' own modeling source, converted; the folder's weights
             from backends.mindspore.hf_model import build_mindspore_model
 
             self.model = build_mindspore_model(r)

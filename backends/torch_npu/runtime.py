@@ -17,6 +17,7 @@ import numpy as np
 from backends.base import Backend, BackendError, Batch, Probe, StepResult, model_loss
 from backends.torch_npu import CAPABILITIES
 from backends.torch_npu.device import prepare_torch_import, resolve_device
+from core.hfmodel import is_hf_source
 from core.modelsource import resolve_model_source
 
 prepare_torch_import()
@@ -57,7 +58,7 @@ class TorchBackend(Backend):
             import patches.torch_npu
 
             self.fused_kernels = patches.torch_npu.apply(enabled=True)
-        if r.model.source.startswith("hf:"):  # a Hugging Face folder: transformers builds it, weights loaded
+        if is_hf_source(r.model.source):  # a Hugging Face folder: transformers builds it, weights loaded
             from core.hfmodel import build_torch_model
 
             model = build_torch_model(r)
