@@ -158,3 +158,23 @@ def test_images_without_placeholders_go_first_and_processor_is_required(tmp_path
         _prepare(tmp_path, rows, processor=None, tokenizer=str(FOLDERS["llava"]))
     with pytest.raises(DataError, match="with images .* not supported yet"):
         _prepare(tmp_path, rows, pack=True)
+
+
+def test_several_datasets_find_their_images_beside_each_file_and_max_samples(tmp_path):
+    needs("transformers")
+    from core.data.sft import Settings, prepare_sft
+    from core.data.sft.dataset import SFTData
+
+    for sub, png in (("a", "shape_00.png"), ("b", "shape_01.png")):
+        (tmp_path / sub).mkdir()
+        shutil.copy2(VLM / "data" / png, tmp_path / sub / "img.png")  # the same name, a different image
+        rows = [{"image": "img.png", "conversations": _conv()}, {"conversations": _conv("text only")},
+                {"image": "img.png", "conversations": _conv()}]
+        (tmp_path / sub / "rows.json").write_text(json.dumps(rows))
+    spec = f"{tmp_path / 'a' / 'rows.json'},{tmp_path / 'b' / 'rows.json'}"
+    meta, _ = prepare_sft(spec, tmp_path / "out", Settings(processor=str(FOLDERS["llava"]), max_samples=2),
+                          progress=False, log=lambda *a: None)
+    data = SFTData(meta.parent, seq_len=96, batch_size=2, val_fraction=0.25, seed=0)
+    assert data.meta["num_samples"] == 4 and [data.images.count(i) for i in range(4)] == [1, 0, 1, 0]
+    first, second = data._row(0)["pixel_values"][0], data._row(2)["pixel_values"][0]
+    assert not np.array_equal(first, second)  # b/img.png came from b/, not a/
