@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import needs
+from mindspore_fixture import ms  # noqa: F401  (the shared fixture)
 
 BASE = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
             vocab_size=300, max_position_embeddings=64)
@@ -32,21 +33,6 @@ FAMILIES = {  # model_type: (config class, causal-LM class, config)
     "gpt2": ("GPT2Config", "GPT2LMHeadModel", dict(n_embd=32, n_layer=2, n_head=4, vocab_size=300, n_positions=64)),
 }
 LOGITS_TOL, LOSS_TOL = 1e-5, 1e-4
-
-
-@pytest.fixture(scope="module")
-def ms():
-    needs("mindspore")
-    needs("torch")
-    needs("transformers")
-    import mindspore
-
-    import patches.mindspore
-
-    mindspore.set_context(device_target="CPU", mode=mindspore.PYNATIVE_MODE)
-    patches.mindspore.apply("CPU")
-    yield mindspore
-    patches.mindspore.revert()
 
 
 def _pair(ms, model_type):

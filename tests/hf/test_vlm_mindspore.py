@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from conftest import needs
+from mindspore_fixture import ms  # noqa: F401  (the shared fixture)
 
 TEXT = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
             vocab_size=300, max_position_embeddings=64)
@@ -51,19 +52,14 @@ LOGITS_TOL, LOSS_TOL, GRAD_TOL = 1e-5, 1e-5, 1e-4
 T = 40
 
 
-@pytest.fixture(scope="module")
-def ms():
-    needs("mindspore")
-    needs("torch")
-    needs("transformers")
-    import mindspore
-
-    import patches.mindspore
-
-    mindspore.set_context(device_target="CPU", mode=mindspore.PYNATIVE_MODE)
-    patches.mindspore.apply("CPU")
-    yield mindspore
-    patches.mindspore.revert()
+def copy_weights(ms, theirs, ours) -> None:
+    """torch's weights into the converted model by Hugging Face name (the names must be the same set)."""
+    ours.set_train(False)
+    weights = theirs.state_dict()
+    params = dict(ours.parameters_and_names())
+    assert set(params) == {k for k in weights if not k.endswith("inv_freq")}
+    for name, p in params.items():
+        p.set_data(ms.Tensor(weights[name].numpy()))
 
 
 @pytest.fixture(scope="module")
@@ -86,12 +82,7 @@ def _pair(ms, pairs, case):
     torch.manual_seed(0)
     theirs = getattr(transformers, cls)(config_cls(**kwargs)).eval()
     ours = contract_class(getattr(load_family(model_type), cls))(config_cls(**kwargs))
-    ours.set_train(False)
-    weights = theirs.state_dict()
-    params = dict(ours.parameters_and_names())
-    assert set(params) == {k for k in weights if not k.endswith("inv_freq")}
-    for name, p in params.items():
-        p.set_data(ms.Tensor(weights[name].numpy()))
+    copy_weights(ms, theirs, ours)
     pairs[case] = theirs, ours
     return pairs[case]
 
@@ -273,12 +264,7 @@ def test_shipped_tiny_folders_match_the_torch_contract(ms, folder):
     cls = config.architectures[0]
     theirs = vision_contract_class(getattr(transformers, cls)).from_pretrained(path, dtype=torch.float32).eval()
     ours = contract_class(getattr(load_family(config.model_type), cls))(config)
-    ours.set_train(False)
-    weights = theirs.state_dict()
-    params = dict(ours.parameters_and_names())
-    assert set(params) == {k for k in weights if not k.endswith("inv_freq")}
-    for name, p in params.items():
-        p.set_data(ms.Tensor(weights[name].numpy()))
+    copy_weights(ms, theirs, ours)
     rng = np.random.default_rng(2)
     ids = rng.integers(3, 500, size=(2, 30))
     mask = np.ones((2, 30), dtype=np.int64)

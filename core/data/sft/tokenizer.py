@@ -87,16 +87,21 @@ def folder_fingerprint(folder: str | Path) -> dict | None:
     return fingerprint(load_tokenizer(folder)) if has_tokenizer(folder) else None
 
 
+def named_files_digest(folder: str | Path, names: tuple[str, ...]) -> str:
+    """SHA-256 over the named files that exist in `folder` (name and content of each, in the given order)."""
+    h = hashlib.sha256()
+    for name in names:
+        path = Path(folder) / name
+        if path.is_file():
+            h.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
 def files_digest(spec: str | Path | None) -> str:
     """SHA-256 over the tokenizer files of a folder (part of the prepare cache key)."""
     if spec in (None, "", "bytes"):
         return "bytes"
-    h = hashlib.sha256()
-    for name in TOKENIZER_FILES:
-        path = Path(spec) / name
-        if path.is_file():
-            h.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
-    return h.hexdigest()
+    return named_files_digest(spec, TOKENIZER_FILES)
 
 
 def encode_texts(tok, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -19,7 +19,6 @@ rescale, normalise; the Pillow backend, so torchvision is not needed), one float
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from core.data.sft.tokenizer import named_files_digest
 from core.errors import DataError
 
 PLACEHOLDER = "<image>"
@@ -88,14 +88,7 @@ def _read(path: Path) -> dict:
 
 def processor_digest(folder: str | Path | None) -> str | None:
     """SHA-256 over the processor's config files (part of the prepare cache key)."""
-    if not folder:
-        return None
-    h = hashlib.sha256()
-    for name in PROCESSOR_FILES:
-        path = Path(folder) / name
-        if path.is_file():
-            h.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
-    return h.hexdigest()
+    return named_files_digest(folder, PROCESSOR_FILES) if folder else None
 
 
 def row_images(row: Any, where: str) -> list[str]:
