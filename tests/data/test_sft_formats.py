@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from core.data.sft.formats import iter_rows, parse_map_keys, split_sources, to_messages
+from core.data.sft.formats import Span, chunks, iter_rows, parse_map_keys, split_sources, to_messages
 from core.errors import DataError
 
 SYSTEM, Q1, A1, Q2, A2 = "Be brief.", "What is 1 + 1?", "2.", "Repeat: hi\nthere", "hi\nthere"
@@ -98,3 +98,23 @@ def test_json_lists_comma_separated_sources_and_max_samples(tmp_path):
         split_sources("a.jsonl,missing.jsonl", base_dir=tmp_path)
     with pytest.raises(DataError, match="must be a .jsonl or .json file"):
         split_sources(str(tmp_path / "a.txt"))
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7])
+@pytest.mark.parametrize("max_samples", [0, 2, 5])
+def test_chunks_hold_the_rows_a_line_by_line_read_gives(tmp_path, size, max_samples):
+    """Spans (byte ranges that a worker reads itself) give the same rows, in order, with the same FILE:LINE,
+    across blank lines, CRLF endings and a last line without a newline."""
+    path = tmp_path / "d.jsonl"
+    lines = [b'{"prompt": "a", "response": "1"}\n', b"\n", b'{"prompt": "b", "response": "2"}\r\n', b"   \n",
+             b'{"prompt": "c\\u00e9", "response": "3"}\n', b'{"prompt": "d", "response": "4"}\n', b"\n\n",
+             b'{"prompt": "e", "response": "5"}']
+    path.write_bytes(b"".join(lines))
+    with open(path, "rb") as fh:
+        want = [(f"{path}:{n}", json.loads(line)) for n, line in enumerate(fh, 1) if line.strip()]
+    want = want[:max_samples] if max_samples else want
+    pieces = list(chunks([path], max_samples, size))
+    assert all(isinstance(p, Span) for p in pieces) and len(pieces) == -(-len(want) // size)
+    got = [(r.where, r.parsed()) for p in pieces for r in p.raws()]
+    assert got == want
+    assert [(r.where, r.parsed()) for r in iter_rows([path], max_samples)] == want

@@ -46,6 +46,35 @@ def test_workers_2_writes_the_same_files_as_workers_1(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
+def test_a_bad_row_in_a_worker_leaves_no_shard_files(tmp_path, capsys):
+    """The error of a row encoded in a worker process is the same one line; the shards are removed."""
+    pytest.importorskip("transformers")
+    src = tmp_path / "d.jsonl"
+    good = (EXAMPLE / "tiny_sft.jsonl").read_text().splitlines()
+    src.write_text("\n".join(good * 30 + ['{"question": "q"}'] + good) + "\n")
+    bad_line = len(good) * 30 + 1
+    out = tmp_path / "out"
+    argv = ["prepare", str(src), str(out), "--tokenizer", str(TINY_MODEL), "--template", "qwen", "--workers", "2"]
+    assert data_main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {src}:{bad_line}: row has none of") and err.count("\n") == 1, err
+    assert [p.name for p in out.iterdir()] == []
+
+
+def test_a_left_over_shard_of_a_killed_run_is_written_over(tmp_path):
+    from core.data.sft.shards import Shard, join_pieces
+
+    prefix = tmp_path / ".k.shard-1-main"
+    (tmp_path / ".k.shard-1-main.ids").write_bytes(b"\xff" * 64)  # what a killed run left behind
+    shard = Shard(prefix)
+    pieces = [shard.append(np.array([5, 7, 300]), np.array([0, 1, 1])), shard.append(np.array([2]), np.array([1]))]
+    assert [(p.start, p.count, p.max_id, p.label_tokens) for p in pieces] == [(0, 3, 300, 2), (3, 1, 2, 1)]
+    with open(tmp_path / "t", "wb") as ft, open(tmp_path / "m", "wb") as fm:
+        join_pieces(pieces[::-1], ft, fm, np.uint16)
+    assert np.fromfile(tmp_path / "t", "<u2").tolist() == [2, 5, 7, 300]
+    assert np.fromfile(tmp_path / "m", np.uint8).tolist() == [1, 0, 1, 1]
+
+
 def test_cache_hit_miss_and_atomic_generations(tmp_path, capsys):
     pytest.importorskip("transformers")
     src = tmp_path / "d.jsonl"

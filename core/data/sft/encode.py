@@ -17,12 +17,14 @@ carry images; each sample then also returns its processed images.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from core.data.sft.formats import Raw, parse_map_keys, to_messages
+from core.data.sft.formats import Raw, Span, parse_map_keys, to_messages
+from core.data.sft.shards import Shard
 from core.data.sft.templates import get_template
 from core.data.sft.tokenizer import encode_texts, load_tokenizer
 from core.data.sft.vision import Image, Vision, image_folder, place_images, row_images
@@ -170,13 +172,24 @@ def _first(offsets: np.ndarray, span: tuple[int, int]) -> int:
 # ---------------------------------------------------------------- process-pool entry points
 
 _STATE: WorkerState | None = None
+_SHARD: Shard | None = None
 
 
-def init_worker(settings: dict) -> None:
-    """Pool initializer: a forked worker keeps the parent's state (set by preload); spawned ones build theirs."""
-    global _STATE
+def encode_into(state: WorkerState, shard: Shard, chunk: Span | list[Raw]):
+    """Encode a chunk (a .jsonl Span, read here, or parsed rows) into `shard`: (piece, sample lengths, stats,
+    each sample's images)."""
+    raws = chunk.raws() if isinstance(chunk, Span) else chunk
+    ids, mask, lengths, stats, images = state.encode(raws)
+    return shard.append(ids, mask), lengths, stats, images
+
+
+def init_worker(settings: dict, shard_prefix: str) -> None:
+    """Pool initializer: a forked worker keeps the parent's state (set by preload), spawned ones build theirs;
+    each writes its own shard files (PREFIX + pid)."""
+    global _STATE, _SHARD
     if _STATE is None or _STATE.s.as_dict() != settings:
         _STATE = WorkerState(Settings(**settings))
+    _SHARD = Shard(f"{shard_prefix}{os.getpid()}")
 
 
 def preload(settings: Settings) -> None:
@@ -186,8 +199,8 @@ def preload(settings: Settings) -> None:
     _STATE = WorkerState(settings)
 
 
-def encode_chunk(raws: list[Raw]):
+def encode_chunk(chunk: Span | list[Raw]):
     try:
-        return _STATE.encode(raws)
+        return encode_into(_STATE, _SHARD, chunk)
     except DataError as e:  # pickled back as text: the parent raises it as a DataError again
         return str(e)

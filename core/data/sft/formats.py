@@ -13,6 +13,7 @@ system message, then user/assistant turns alternating, ending with an assistant 
 "user_tag": "human", "assistant_tag": "gpt", "system_tag": "system"}}'.
 
     rows = list(iter_rows(["data/a.jsonl", "data/b.json"], max_samples=1000))
+    for chunk in chunks(paths, size=256): ...  # a Span (read by the encoding worker) or a list of rows
     messages = to_messages(rows[0].row, rows[0].where, parse_map_keys(None))
 """
 
@@ -70,30 +71,72 @@ def split_sources(spec: str | list[str], base_dir: str | Path = ".") -> list[Pat
     return out
 
 
-def iter_rows(paths: list[Path], max_samples: int = 0) -> Iterator[Raw]:
-    """Rows of each file in order; max_samples > 0 keeps the first that many of each file (LLaMA-Factory)."""
+@dataclass(frozen=True)
+class Span:
+    """Consecutive lines of a .jsonl file as a byte range: a chunk that its encoder reads itself, so the
+    rows are not sent to a worker process."""
+
+    path: str
+    start: int  # byte offset of the first line
+    end: int  # byte offset after the last line
+    first_line: int  # 1-based number of the first line
+
+    def raws(self) -> list[Raw]:
+        with open(self.path, "rb") as fh:
+            fh.seek(self.start)
+            data = fh.read(self.end - self.start)
+        return [Raw(f"{self.path}:{self.first_line + i}", line=line)
+                for i, line in enumerate(data.split(b"\n")) if line.strip()]
+
+
+def chunks(paths: list[Path], max_samples: int = 0, size: int = 256) -> Iterator[Span | list[Raw]]:
+    """The rows of each file in order, `size` at a time: a Span per chunk of a .jsonl file, a list of parsed
+    rows per chunk of a .json one. max_samples > 0 keeps the first that many rows of each file
+    (LLaMA-Factory); blank .jsonl lines are not rows."""
     for path in paths:
-        n = 0
         if path.suffix == ".jsonl":
-            with open(path, "rb") as fh:
-                for lineno, raw in enumerate(fh, 1):
-                    if not raw.strip():
-                        continue
-                    if max_samples and n >= max_samples:
-                        break
-                    n += 1
-                    yield Raw(f"{path}:{lineno}", line=raw)
+            yield from _jsonl_spans(path, max_samples, size)
         else:
-            try:
-                rows = json.loads(path.read_bytes())
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                raise DataError(f"{path}: invalid JSON ({getattr(e, 'msg', e)})") from None
-            if not isinstance(rows, list):
-                raise DataError(f"{path}: a .json data file must hold a list of rows, got {type(rows).__name__}")
-            for i, row in enumerate(rows[:max_samples] if max_samples else rows):
-                yield Raw(f"{path}:row {i}", row=row)
-        if n == 0 and path.suffix == ".jsonl" and path.stat().st_size == 0:
-            raise DataError(f"{path}: the file is empty")
+            rows = _json_rows(path)
+            rows = rows[:max_samples] if max_samples else rows
+            for i in range(0, len(rows), size):
+                yield [Raw(f"{path}:row {j}", row=row) for j, row in enumerate(rows[i:i + size], i)]
+
+
+def _jsonl_spans(path: Path, max_samples: int, size: int) -> Iterator[Span]:
+    start = end = taken = in_chunk = 0
+    first = 1
+    with open(path, "rb") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if line.strip():
+                if max_samples and taken >= max_samples:
+                    break
+                taken += 1
+                in_chunk += 1
+            end += len(line)
+            if in_chunk == size:
+                yield Span(str(path), start, end, first)
+                start, first, in_chunk = end, lineno + 1, 0
+    if in_chunk:
+        yield Span(str(path), start, end, first)
+    if end == 0:
+        raise DataError(f"{path}: the file is empty")
+
+
+def _json_rows(path: Path) -> list:
+    try:
+        rows = json.loads(path.read_bytes())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: invalid JSON ({getattr(e, 'msg', e)})") from None
+    if not isinstance(rows, list):
+        raise DataError(f"{path}: a .json data file must hold a list of rows, got {type(rows).__name__}")
+    return rows
+
+
+def iter_rows(paths: list[Path], max_samples: int = 0) -> Iterator[Raw]:
+    """Every row of chunks(paths, max_samples), one at a time."""
+    for chunk in chunks(paths, max_samples):
+        yield from chunk.raws() if isinstance(chunk, Span) else chunk
 
 
 def parse_map_keys(text: str | dict | None) -> dict | None:

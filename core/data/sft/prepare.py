@@ -3,9 +3,10 @@
 OUT/ holds KEY.tokens.bin (uint16/uint32 ids of all samples back to back), KEY.mask.bin (uint8: 1 where
 the token is trained), KEY.offsets.bin (int64 sample starts, n + 1), with --pack KEY.rows.bin +
 KEY.row_offsets.bin (sample indices of each packed row), with --processor the image files
-(core/data/sft/image_files.py), and sft.json (the meta, written last and
-atomically). KEY hashes the input files' contents, every setting and the tokenizer files, so a new
-preparation never overwrites files that a running job has memory-mapped; running it again with the
+(core/data/sft/image_files.py), and sft.json (the meta, written last and atomically). While it runs,
+each encoding process appends its chunks to hidden shard files (core/data/sft/shards.py), joined in input
+order at the end and removed. KEY hashes the input files' contents, every setting and the tokenizer files,
+so a new preparation never overwrites files that a running job has memory-mapped; running it again with the
 same inputs is a cache hit that rewrites nothing.
 
     meta_path, hit = prepare_sft(["data/sft.jsonl"], "data/sft", Settings(tokenizer="ckpt/m", template="qwen"),
@@ -26,10 +27,11 @@ import numpy as np
 from tqdm import tqdm
 
 from core.atomic import atomic_open, atomic_write_text
-from core.data.sft.encode import Settings, WorkerState, encode_chunk, init_worker, preload
-from core.data.sft.formats import iter_rows, split_sources
+from core.data.sft.encode import Settings, WorkerState, encode_chunk, encode_into, init_worker, preload
+from core.data.sft.formats import chunks, iter_rows, split_sources
 from core.data.sft.image_files import ImageWriter
 from core.data.sft.packing import pack_rows
+from core.data.sft.shards import Shard, join_pieces, remove_shards
 from core.data.sft.tokenizer import files_digest, fingerprint, load_tokenizer, pad_id
 from core.data.sft.vision import image_folder, processor_digest, row_images
 from core.data.tokens import read_format_meta
@@ -83,32 +85,22 @@ def cache_key(paths: list[Path], settings: Settings) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def _chunks(paths: list[Path], max_samples: int):
-    chunk = []
-    for raw in iter_rows(paths, max_samples):
-        chunk.append(raw)
-        if len(chunk) == CHUNK_ROWS:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _results(paths, settings: Settings, workers: int):
-    """Encoded chunks in input order; workers > 1 runs them in a process pool (same results)."""
-    chunks = _chunks(paths, settings.max_samples)
+def _results(paths, settings: Settings, workers: int, shard_prefix: str):
+    """(piece, sample lengths, stats, images) of every chunk in input order; the tokens go to shard files.
+    workers > 1 encodes in a process pool (the same results)."""
+    tasks = chunks(paths, settings.max_samples, CHUNK_ROWS)
     if workers <= 1:
-        state = WorkerState(settings)
-        for chunk in chunks:
-            yield state.encode(chunk)
+        state, shard = WorkerState(settings), Shard(shard_prefix + "main")
+        for chunk in tasks:
+            yield encode_into(state, shard, chunk)
         return
     # fork where there is one (no re-import per worker); each worker loads the tokenizer itself
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
     if method == "fork":
         preload(settings)
-    with multiprocessing.get_context(method).Pool(workers, init_worker, (settings.as_dict(),)) as pool:
-        for result in pool.imap(encode_chunk, chunks, chunksize=1):
+    with multiprocessing.get_context(method).Pool(workers, init_worker, (settings.as_dict(), shard_prefix)) as pool:
+        for result in pool.imap(encode_chunk, tasks, chunksize=1):
             if isinstance(result, str):
                 raise DataError(result)
             yield result
@@ -142,41 +134,35 @@ def prepare_sft(inputs: str | list, out: str | Path, settings: Settings, workers
     files = {"tokens": f"{stem}.tokens.bin", "mask": f"{stem}.mask.bin", "offsets": f"{stem}.offsets.bin"}
     vocab_guess = 256 if settings.tokenizer in (None, "", "bytes") else None
     lengths, stats = [], {"rows": 0, "truncated": 0, "no_label": 0, "too_long": 0}
-    total_tokens = label_tokens = max_id = 0
     out.mkdir(parents=True, exist_ok=True)
-    tmp_ids = out / f".{stem}.ids-int32.partial"
     bar = tqdm(unit="row", desc="preparing", disable=None if progress else True, leave=False)
-    images = None
+    pieces, images = [], None
+    shard_prefix = str(out / f".{stem}.shard-{os.getpid()}-")  # this run's own: another run may share OUT
     try:
         with contextlib.ExitStack() as stack:
-            f_ids = stack.enter_context(atomic_open(tmp_ids))
-            f_mask = stack.enter_context(atomic_open(out / files["mask"]))
             if settings.processor:
                 images = ImageWriter(out, stem, stack.enter_context(atomic_open(out / f"{stem}.pixels.bin")))
-            for ids, mask, lens, st, sample_images in _results(paths, settings, workers):
-                f_ids.write(ids.astype("<i4").tobytes())
-                f_mask.write(mask.tobytes())
+            for piece, lens, st, sample_images in _results(paths, settings, workers, shard_prefix):
+                pieces.append(piece)
                 if images is not None:
                     for one in sample_images:
                         images.add(one)
                 lengths.append(lens)
                 for k in stats:
                     stats[k] += st[k]
-                total_tokens += len(ids)
-                label_tokens += int(mask.sum())
-                max_id = max(max_id, int(ids.max()) if len(ids) else 0)
                 bar.update(st["rows"])
         bar.close()
         lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
         if not len(lengths):
             raise DataError(f"{', '.join(map(str, paths))}: no sample with a trained token")
+        total_tokens, label_tokens = sum(p.count for p in pieces), sum(p.label_tokens for p in pieces)
+        max_id = max(p.max_id for p in pieces)
         tok = load_tokenizer(settings.tokenizer)  # after the pool: no tokenizer threads across fork
         fp = fingerprint(tok)
         vocab = fp["vocab_size"] if vocab_guess is None else vocab_guess
         dtype = "uint16" if max(vocab, max_id + 1) <= 65536 else "uint32"
-        with atomic_open(out / files["tokens"]) as fh:
-            ids_all = np.fromfile(tmp_ids, dtype="<i4")
-            fh.write(ids_all.astype(np.dtype(dtype).newbyteorder("<")).tobytes())
+        with atomic_open(out / files["tokens"]) as f_tokens, atomic_open(out / files["mask"]) as f_mask:
+            join_pieces(pieces, f_tokens, f_mask, dtype)
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         with atomic_open(out / files["offsets"]) as fh:
@@ -199,7 +185,7 @@ def prepare_sft(inputs: str | list, out: str | Path, settings: Settings, workers
                     "fill": round(float((lengths - 1).sum()) / (len(rows) * settings.row_len), 4)}
     finally:
         bar.close()
-        tmp_ids.unlink(missing_ok=True)
+        remove_shards(shard_prefix)
     meta = {"format": FORMAT, "version": VERSION, "key": key, "files": files, "dtype": dtype,
             "num_samples": int(len(lengths)), "num_tokens": int(total_tokens), "num_label_tokens": int(label_tokens),
             "max_len": int(lengths.max()), "pad_id": pad_id(tok), "vocab_size": int(vocab),
