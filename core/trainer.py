@@ -132,9 +132,11 @@ class Trainer:
                 "optimizer_saved": save_optim}
         extra = None
         if self.r.model.lora:  # peft's adapter files, in the checkpoint folder and the run's adapter/ folder
+            from core.finetune.lora import write_adapter
             from core.finetune.run_files import adapter_files_of_run
 
-            extra = adapter_files_of_run(self.r, weights, self.run_dir)
+            extra = adapter_files_of_run(self.r, weights)
+            write_adapter(self.run_dir / "adapter", extra)
         return ckpt.save_checkpoint(self.ckpt_dir, step, weights, optim, meta,
                                     keep_last=self.r.checkpoint.keep_last or None, extra=extra)
 
