@@ -134,6 +134,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m core.launch") -> 
     args = build_parser(prog).parse_args(argv)
     overrides = switch_overrides(args) + list(args.overrides) + ([f"train.out_dir={args.out}"] if args.out else [])
     env = distributed.detect_env()
+    if env.scheduler and distributed.spare_scheduler():
+        return 0  # a second msrun scheduler, on node N > 0 sharing node 0's host: node 0's serves the job
     where = f"rank {env.rank}: " if env.active else ""
     if env.active:  # a worker of `core.launch --nproc`: stop as soon as that launcher is gone
         stop_with_launcher(prefix=where)

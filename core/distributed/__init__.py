@@ -16,9 +16,10 @@ MINDBRIDGE_DIST_TIMEOUT seconds (default 300): torch's process-group timeout, ms
 
 from core.distributed.launcher import (LAUNCH_FLAGS, LaunchSpec, free_port, msrun_command, msrun_env, spawn,
                                        strip_launch_flags, torchrun_command)
-from core.distributed.worker import DEFAULT_TIMEOUT_S, TIMEOUT_ENV, DistEnv, detect_env, timeout_s, worker
+from core.distributed.worker import (DEFAULT_TIMEOUT_S, TIMEOUT_ENV, DistEnv, detect_env, spare_scheduler, timeout_s,
+                                     worker)
 from core.errors import DistributedError
 
 __all__ = ["DEFAULT_TIMEOUT_S", "DistEnv", "DistributedError", "LAUNCH_FLAGS", "LaunchSpec", "TIMEOUT_ENV",
-           "detect_env", "free_port", "msrun_command", "msrun_env", "spawn", "strip_launch_flags", "timeout_s",
-           "torchrun_command", "worker"]
+           "detect_env", "free_port", "msrun_command", "msrun_env", "spare_scheduler", "spawn", "strip_launch_flags",
+           "timeout_s", "torchrun_command", "worker"]

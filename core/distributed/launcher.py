@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.distributed.watch import Stopped, run_msrun, run_torchrun
-from core.distributed.worker import parallel_error, timeout_s
+from core.distributed.worker import NODE_RANK_ENV, parallel_error, timeout_s
 from core.errors import DistributedError
 
 
@@ -99,10 +99,20 @@ def msrun_command(spec: LaunchSpec, worker_args: list[str], log_dir: str | Path,
     return cmd + ["python", "-m", "core.launch", *worker_args]
 
 
-def msrun_env(python: str = sys.executable, environ=None) -> dict[str, str]:
-    """msrun starts workers with `python` from PATH: put this interpreter's bin/ first so they use it."""
+def msrun_log_dir(run_dir: str | Path, spec: LaunchSpec) -> Path:
+    """<run_dir>/msrun_logs, and one folder per node under it when there are several (msrun_logs/node_N):
+    nodes that share a run folder (one host, or a shared file system) would otherwise write one
+    scheduler.log, which msrun opens for writing on every node whose --master_addr is its own."""
+    base = Path(run_dir) / "msrun_logs"
+    return base / f"node_{spec.node_rank}" if spec.nnodes > 1 else base
+
+
+def msrun_env(python: str = sys.executable, environ=None, node_rank: int = 0) -> dict[str, str]:
+    """msrun starts workers with `python` from PATH: put this interpreter's bin/ first so they use it.
+    NODE_RANK_ENV tells msrun's processes this node's rank (see worker.spare_scheduler)."""
     env = dict(os.environ if environ is None else environ)
     env["PATH"] = os.pathsep.join([str(Path(python).parent), env.get("PATH", "")])
+    env[NODE_RANK_ENV] = str(node_rank)
     # msrun reports a dead worker in an ERROR log line, which spawn() watches for: at most level 3
     level = env.get("GLOG_v", "")
     env["GLOG_v"] = level if level.isdigit() and int(level) < 3 else "3"
@@ -122,10 +132,10 @@ def spawn(recipe, spec: LaunchSpec, worker_args: list[str], log=print) -> int:
         raise DistributedError(parallel_error(recipe.backend, recipe.train.parallel, caps))
     try:
         if caps.launcher == "msrun":
-            log_dir = Path(recipe.run_dir) / "msrun_logs"
+            log_dir = msrun_log_dir(recipe.run_dir, spec)
             log_dir.mkdir(parents=True, exist_ok=True)
             cmd = msrun_command(spec, worker_args, log_dir, timeout_s())
-            env = msrun_env()
+            env = msrun_env(node_rank=spec.node_rank)
             if shutil.which("msrun", path=env["PATH"]) is None:
                 raise DistributedError("msrun not found on PATH (it comes with MindSpore: pip install -e '.[mindspore]')")
             log(f"mindbridge: launching {spec.nproc * spec.nnodes} {recipe.backend} workers: {shlex.join(cmd)}")

@@ -16,6 +16,7 @@ from core.errors import DistributedError
 
 TIMEOUT_ENV = "MINDBRIDGE_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_S = 300
+NODE_RANK_ENV = "MINDBRIDGE_NODE_RANK"  # this node's rank, exported by core.launch to msrun's processes
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,17 @@ def detect_env(environ=None) -> DistEnv:
         return DistEnv("torchrun", rank=_int_env(env, "RANK"), world_size=_int_env(env, "WORLD_SIZE"),
                        local_rank=_int_env(env, "LOCAL_RANK", 0))
     return DistEnv()
+
+
+def spare_scheduler(environ=None) -> bool:
+    """True in an msrun scheduler process on a node other than node 0, which has nothing to do.
+
+    msrun starts a scheduler on every node whose --master_addr is one of its own addresses, whatever
+    --node_rank says. Nodes on one host (NNODES=2, MASTER_ADDR=127.0.0.1) thus each start one; all but
+    the first to bind the port fail, and with them their node's msrun. Node 0's scheduler serves the job,
+    so the others exit at once (status 0)."""
+    env = os.environ if environ is None else environ
+    return env.get("MS_ROLE") == "MS_SCHED" and _int_env(env, NODE_RANK_ENV, 0) > 0
 
 
 def timeout_s(environ=None) -> int:
