@@ -7,7 +7,7 @@ paths: which torch APIs those files use (a static scan: torch names reached thro
 torch imports, whatever the alias, and `x.<name>(...)` calls of names that are Tensor methods), how
 many of the used names are translated, and the others by number of uses.
 
-What counts as translated mirrors codemods/transformer.py: a table entry with a target (also for a
+What counts as translated mirrors codemods/references.py: a table entry with a target (also for a
 longer name under a mapped prefix, `nn.Module.__init__`), a call/wrapper rule, a module alias
 (modules.yaml); for methods, methods.yaml (functions, varargs, kept) and the method/attribute rules.
 A Tensor method in none of those is passed through unchanged: it is listed as "not listed", since

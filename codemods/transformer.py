@@ -8,23 +8,24 @@ transformer knows no rule by name). `visit_*` claims the nodes a rule will rewri
 rewrites them bottom-up (arguments are already converted when their call is rewritten), and
 `leave_Module` swaps the torch imports for the MindSpore imports the new code uses. Strings and
 comments are never touched: only Name and Attribute nodes are renamed.
+
+This file walks the tree and keeps its state; the rewrites it dispatches to live in
+codemods/references.py (references, calls and method calls) and codemods/torch_imports.py (import
+statements).
 """
 
 from __future__ import annotations
 
-import functools
-
 import libcst as cst
 
-from codemods import cstutil
+from codemods import references, torch_imports
 from codemods.diagnostics import Diagnostic
-from codemods.einops_imports import convert_einops_import
-from codemods.names import Names, build, dotted, head
+from codemods.names import Names, dotted, head
 from codemods.positions import positions
 from codemods.entry_script import imports_script, is_main_guard, ready_main_guard, ready_statement, runs_at_import
 from codemods.rules import train_step
 from codemods.prescan import SelectiveTransformer, scan
-from codemods.rules import ATTRIBUTE_RULES, CALL_RULES, DEF_RULES, METHOD_RULES, WRAPPER_RULES, load_all
+from codemods.rules import ATTRIBUTE_RULES, DEF_RULES, METHOD_RULES, WRAPPER_RULES, load_all
 
 
 # Base-class names that are never an nn.Module (a class with only these bases keeps `def forward`).
@@ -34,11 +35,6 @@ NOT_MODULES = frozenset((
     "TypedDict", "Protocol", "Generic", "ABC", "ABCMeta", "OrderedDict", "defaultdict", "Thread", "Dataset",
     "IterableDataset",
 ))
-# Tensor classes that annotations name (`input_ids: torch.LongTensor`): all mindspore.Tensor.
-TENSOR_CLASSES = frozenset(f"torch.{n}" for n in (
-    "Tensor", "FloatTensor", "LongTensor", "BoolTensor", "IntTensor", "HalfTensor", "DoubleTensor", "ByteTensor",
-    "CharTensor", "ShortTensor", "BFloat16Tensor", "cuda.FloatTensor", "cuda.LongTensor", "cuda.BoolTensor",
-    "cuda.HalfTensor"))
 
 
 class Converter(SelectiveTransformer):
@@ -128,68 +124,16 @@ class Converter(SelectiveTransformer):
         self._tops = {id(stmt): i for i, stmt in enumerate(node.body)}
         if self.local is None:
             self.local = scan(node, self.triggers(self.tables))[1]
-        for stmt in node.body:
-            if isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    if isinstance(small, (cst.Import, cst.ImportFrom)):
-                        self.top_imports.add(small)
-                        if self.names.record(small, top_level=True) and not self._star(small):
-                            self.top_torch.add(small)
-
-    @staticmethod
-    def _star(node) -> bool:
-        return isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar)
+        torch_imports.record_top_level(self, node)
 
     def _visit_import(self, node):
-        convert_einops_import(self, node)
-        if node not in self.top_imports and self.names.record(node, top_level=False):
-            if self._star(node):
-                self.report("MB002", "from torch import *", "star imports cannot be resolved", "import names explicitly", node=node)
-            else:
-                self.nested_torch.add(node)
-        return False
+        return torch_imports.visit_import(self, node)
 
     visit_Import = _visit_import
     visit_ImportFrom = _visit_import
 
     def _leave_import(self, original, updated):
-        if original not in self.nested_torch:
-            return updated
-        return self._without_torch(updated) or self._nested_mapped(original) or cst.RemovalSentinel.REMOVE
-
-    def _nested_mapped(self, node):
-        """A nested `from torch import _assert` (timm's `try:` re-export) keeps binding the names that
-        have a MindSpore target: `from backends.mindspore.compat import _assert`. Unmapped names are
-        dropped; their uses are reported where they stand."""
-        if not isinstance(node, cst.ImportFrom) or isinstance(node.names, cst.ImportStar):
-            return None
-        module = dotted(node.module)
-        aliases = []
-        for alias in node.names:
-            target = self.names._binding_target(f"{module}.{alias.name.value}")
-            if target and "." in target:
-                local = alias.asname.name.value if alias.asname else alias.name.value
-                parent, _, name = target.rpartition(".")
-                aliases.append((parent, name, local))
-        if not aliases:
-            return None
-        by_module: dict[str, list] = {}
-        for parent, name, local in aliases:
-            by_module.setdefault(parent, []).append(
-                cst.ImportAlias(cst.Name(name), asname=None if name == local else cst.AsName(cst.Name(local))))
-        return cst.FlattenSentinel([cst.ImportFrom(module=cst.parse_expression(parent), names=names)
-                                    for parent, names in by_module.items()])
-
-    @staticmethod
-    def _without_torch(node):
-        """`import os, torch` -> `import os`; None when nothing but torch is imported."""
-        if isinstance(node, cst.ImportFrom):
-            return None
-        kept = [a for a in node.names if not (dotted(a.name) == "torch" or dotted(a.name).startswith("torch."))]
-        if not kept:
-            return None
-        kept[-1] = kept[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        return node.with_changes(names=kept)
+        return torch_imports.leave_import(self, original, updated)
 
     leave_Import = _leave_import
     leave_ImportFrom = _leave_import
@@ -238,56 +182,10 @@ class Converter(SelectiveTransformer):
         if not self.module_level_training and any(is_main_guard(b) for b in updated.body) \
                 and not imports_script(original):
             updated = updated.with_changes(body=ready_main_guard(updated.body))
-        body, insert_at, leading = [], None, ()
-        for stmt in updated.body:
-            if isinstance(stmt, cst.SimpleStatementLine) and any(s in self.top_torch for s in stmt.body):
-                rest = [s if s not in self.top_torch else self._without_torch(s) for s in stmt.body]
-                rest = [s for s in rest if s is not None]
-                if rest:
-                    rest[-1] = rest[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
-                    body.append(stmt.with_changes(body=rest))
-                if insert_at is None:  # our imports go where the first torch import was
-                    insert_at, leading = len(body), () if rest else stmt.leading_lines
-                continue
-            body.append(stmt)
-        lines = [_statement(line) for line in self.names.import_lines()]
+        lines = [torch_imports.statement(line) for line in self.names.import_lines()]
         if self.module_level_training and not imports_script(original):  # trains at import: ready first
             lines.insert(0, ready_statement())
-        if lines:
-            if insert_at is None:
-                insert_at = self._after_leading_imports(body)
-                if insert_at > 0:  # below a docstring or other imports: one blank line above ours
-                    leading = [cst.EmptyLine()]
-                after = insert_at < len(body) and body[insert_at]
-                if after is not False and not after.leading_lines and not self._is_import_line(after):
-                    blank = 2 if isinstance(after, (cst.FunctionDef, cst.ClassDef)) else 1
-                    body[insert_at] = after.with_changes(leading_lines=[cst.EmptyLine()] * blank)
-            lines[0] = lines[0].with_changes(leading_lines=leading)
-            body[insert_at:insert_at] = lines
-        elif insert_at is not None and insert_at < len(body):
-            first = body[insert_at]
-            merged = [*leading, *first.leading_lines]
-            if insert_at == 0:  # the file began with the torch imports: no blank lines on top
-                while merged and merged[0].comment is None:
-                    merged.pop(0)
-            body[insert_at] = first.with_changes(leading_lines=merged)
-        return updated.with_changes(body=body)
-
-    @staticmethod
-    def _is_import_line(stmt) -> bool:
-        return isinstance(stmt, cst.SimpleStatementLine) and all(
-            isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)
-
-    @staticmethod
-    def _after_leading_imports(body) -> int:
-        i = 0
-        if body and isinstance(body[0], cst.SimpleStatementLine) and isinstance(body[0].body[0], cst.Expr) \
-                and isinstance(body[0].body[0].value, (cst.SimpleString, cst.ConcatenatedString)):
-            i = 1  # module docstring
-        while i < len(body) and isinstance(body[i], cst.SimpleStatementLine) and \
-                all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in body[i].body):
-            i += 1
-        return i
+        return updated.with_changes(body=torch_imports.replace_top_level(updated.body, self.top_torch, lines))
 
     # -- scopes: classes, functions, decorators, with ----------------------------------------
     def visit_ClassDef(self, node):
@@ -416,18 +314,6 @@ class Converter(SelectiveTransformer):
             return updated.with_changes(annotation=cst.SimpleString(literal))
         return updated
 
-    def _annotation_reference(self, node, q: str):
-        """A torch name inside a type annotation: Tensor classes -> mindspore.Tensor, never reported."""
-        if q in TENSOR_CLASSES:
-            return self.render("mindspore.Tensor")
-        entry, rest = self._lookup(q)
-        if entry is not None and entry.to:
-            return self.render(entry.to + rest)
-        if q in self.tables.modules and self.tables.modules[q]:
-            return self.render(self.tables.modules[q])
-        self.annotations[-1][0] = True
-        return build(q)
-
     # -- references --------------------------------------------------------------------------
     def visit_Attribute(self, node):
         if node in self.skip:
@@ -444,55 +330,13 @@ class Converter(SelectiveTransformer):
     def leave_Attribute(self, original, updated):
         q = self.refs.pop(original, None)
         if q is not None:
-            return self._reference(original, q)
+            return references.reference(self, original, q)
         return self._apply(ATTRIBUTE_RULES, original.attr.value, original, updated)
 
     def leave_Name(self, original, updated):
         if original.value in self.names.torch and original not in self.skip and id(original) not in self.local:
-            return self._reference(original, self.names.torch[original.value])
+            return references.reference(self, original, self.names.torch[original.value])
         return updated
-
-    def _lookup(self, q: str):
-        """Table entry for q, or for its longest mapped prefix (nn.Module.__init__)."""
-        entry = self.tables.calls.get(q)
-        if entry is not None:
-            return entry, ""
-        parts = q.split(".")
-        for i in range(len(parts) - 1, 1, -1):
-            entry = self.tables.calls.get(".".join(parts[:i]))
-            if entry is not None:
-                return entry, "." + ".".join(parts[i:])
-        return None, ""
-
-    def _untranslated(self, node, q, entry, rule_call=False):
-        if entry is not None and entry.unsupported:
-            self.report("MB003", q, entry.unsupported, entry.suggest, node=node)
-        elif q in CALL_RULES and not rule_call:
-            self.report("MB002", q, "only calls of this API are converted", node=node)
-        elif q in WRAPPER_RULES and not rule_call:  # `ctx = nullcontext() if a else torch.no_grad()`
-            self.report("MB002", q, "converted in `with` statements and as a decorator only; as a value it has "
-                        "no MindSpore counterpart (MindSpore has no grad mode to switch)", "write the `with` "
-                        "block out, and stop gradients with ops.stop_gradient(x) where torch's no_grad did", node=node)
-        elif not rule_call:
-            self.report("MB002", q, "no MindSpore mapping", "add one to codemods/mappings/*.yaml", node=node)
-        return self.names.keep_torch(q)
-
-    def _reference(self, node, q: str):
-        if self.annotations:
-            return self._annotation_reference(node, q)
-        entry, rest = self._lookup(q)
-        if entry is not None and entry.to:
-            if self.selected(entry.code):
-                return self.render(entry.to + rest)
-            return self.names.keep_torch(q)
-        if q in self.tables.modules and self.tables.modules[q]:
-            return self.render(self.tables.modules[q])
-        if entry is None and (q == "torch" or q in self.tables.modules) and self.selected("MB002"):
-            self.report("MB002", q, "a torch module used as a value (getattr(torch, name), passed to a function): "
-                        "its members cannot be translated one by one", "name the API itself "
-                        "(torch.float32, torch.nn.functional.relu)", node=node)
-            return self.names.keep_torch(q)
-        return self._untranslated(node, q, entry)
 
     # -- calls -------------------------------------------------------------------------------
     def visit_Call(self, node):
@@ -509,102 +353,10 @@ class Converter(SelectiveTransformer):
     def leave_Call(self, original, updated):
         q = self.calls.pop(original, None)
         if q is not None:
-            return _keep_parens(updated, self._torch_call(original, updated, q))
+            return references.keep_parens(updated, references.torch_call(self, original, updated, q))
         if isinstance(updated.func, cst.Attribute):
-            return _keep_parens(updated, self._method_call(original, updated))
+            return references.keep_parens(updated, references.method_call(self, original, updated))
         return updated
-
-    def _torch_call(self, original, updated, q):
-        self.current, self.qualified = original, q
-        rule = CALL_RULES.get(q)
-        if rule is not None and self.selected(rule.code):
-            n_reports = len(self.reports)
-            result = rule.fn(self, updated)
-            if result is not None:
-                return result
-            if len(self.reports) > n_reports:  # the rule explained why it left the call
-                return updated.with_changes(func=self.names.keep_torch(q))
-        entry, rest = self._lookup(q)
-        if entry is not None and entry.to:
-            if not self.selected(entry.code):
-                return updated.with_changes(func=self.names.keep_torch(q))
-            if rest:
-                return updated.with_changes(func=self.render(entry.to + rest))
-            call = cstutil.rename_keywords(cstutil.drop_keywords(updated, entry.drop), entry.rename)
-            call = self._mapped_double_star(call, entry)
-            if entry.sizes == "varargs":
-                call = call.with_changes(args=cstutil.sizes_to_tuple(list(call.args)))
-            return call.with_changes(func=self.render(entry.to))
-        if rule is not None and not self.selected(rule.code):
-            return updated.with_changes(func=self.names.keep_torch(q))
-        if rule is not None:
-            self.report("MB002", q, "this call form is not converted", node=original)
-        return updated.with_changes(func=self._untranslated(original, q, entry, rule_call=rule is not None))
-
-    def _mapped_double_star(self, call, entry):
-        """`f(a, **kw)`: the keywords the table drops or renames may hide in `kw`; edit it at run time."""
-        if not any(a.star == "**" for a in call.args) or not (entry.drop or entry.rename):
-            return call
-        edit = [cst.Arg(cst.parse_expression(repr(tuple(entry.drop))))]
-        if entry.rename:
-            edit.append(cst.Arg(cst.parse_expression(repr(dict(entry.rename)))))
-        helper = self.render("backends.mindspore.compat.mapped_kwargs")
-        return call.with_changes(args=[
-            a.with_changes(value=cst.Call(helper, [cst.Arg(a.value), *edit])) if a.star == "**" else a
-            for a in call.args])
-
-    def _method_call(self, original, updated):
-        func = updated.func
-        receiver = func.value
-        h = head(receiver)
-        if h is not None and (h.value in self.names.other_imports or h.value in self.names.bindings) \
-                and id(h) not in self.local and dotted(receiver):
-            return updated  # np.split(...), os.path.split(...): a module function, not a tensor method
-        name = func.attr.value
-        rule = METHOD_RULES.get(name)
-        if rule is not None and self.selected(rule.code):
-            self.current = original
-            result = rule.fn(self, updated)
-            if result is not None:
-                return result
-        entry = self.tables.methods.get(name)
-        if entry is not None and entry.unsupported:  # x.register_hook(...): nothing to map it to
-            if self.selected("MB003") and not (isinstance(receiver, cst.Name) and receiver.value in ("self", "cls")):
-                self.report("MB003", f"Tensor.{name}", entry.unsupported, entry.suggest, node=original)
-            return updated
-        if entry is not None and self.selected(entry.code):
-            pos = cstutil.positional(updated)
-            if cstutil.is_string(receiver) or any(cstutil.is_string(a.value) for a in pos):
-                return updated
-            if isinstance(receiver, cst.Name) and receiver.value in ("self", "cls"):
-                return updated  # self.norm(x), self.softmax(x): a sub-Cell or method, not a Tensor method
-            if name == "split" and not updated.args:
-                return updated  # str.split()
-            args = [cst.Arg(receiver)] + list(updated.args)
-            if entry.sizes == "varargs":
-                args = cstutil.sizes_to_tuple(args, start=1)
-            return cst.Call(func=self.render(entry.to), args=cstutil.clean(args))
-        if name in self.tables.varargs_methods and self.selected("MB202"):
-            before = list(updated.args)
-            args = cstutil.sizes_to_tuple(before)
-            if args is not before:
-                return updated.with_changes(args=args)
-        return updated
-
-
-def _keep_parens(call: cst.Call, new):
-    """A rewritten call keeps the call's own parentheses: `(x\n .expand(..)\n .to(dev))` -> `(x ...)`, not
-    the receiver alone, whose continuation lines would then stand on their own and not parse."""
-    if new is call or not call.lpar or not hasattr(new, "lpar") or new.lpar:
-        return new
-    return new.with_changes(lpar=call.lpar, rpar=call.rpar)
-
-
-@functools.lru_cache(maxsize=256)
-def _statement(line: str) -> cst.BaseStatement:
-    """Parsed import line; nodes are immutable, so one parse serves every file (a parse costs ~0.1 ms)."""
-    return cst.parse_statement(line)
-
 
 _TRIGGERS: dict = {}  # id(tables) -> trigger names (tables are loaded once per process)
 

@@ -3,9 +3,10 @@ converter's coverage PaConvert's way (torch.* math, linalg, special and fft name
 under mindspore.mint / mindspore.ops, or that backends/mindspore/compat_math.py writes out).
 
 Same format and inputs as api_cases.py (every case is an expression over api_cases.INPUTS); the
-test module appends these CASES to its own. Complex results (torch.fft) are compared through
-torch.real / torch.imag, since the comparison is for real dtypes. Decompositions whose factors are
-defined up to a sign (svd, qr) are compared through products or singular values as well.
+test module runs these CASES after the topic files' (api_cases_tensor.py, api_cases_nn.py,
+api_cases_misc.py). Complex results (torch.fft) are compared through torch.real / torch.imag,
+since the comparison is for real dtypes. Decompositions whose factors are defined up to a sign
+(svd, qr) are compared through products or singular values as well.
 
     .venv/bin/pytest tests/codemods/test_api_outputs.py -q
 """

@@ -1,8 +1,8 @@
 """API output tests, PaConvert's way: every mapped torch API has a tiny torch snippet
-(tests/codemods/api_cases.py, api_cases_breadth.py) that runs as written on torch and, converted by
-codemods.convert_source, on real MindSpore (CPU, PyNative, pynative_synchronize, the CPU fallback
-set of patches/mindspore applied). The MindSpore side is never written by hand: the snippet's
-conversion exercises the table entry itself.
+(tests/codemods/api_cases_*.py, by topic; api_cases.py has the inputs and the case format) that
+runs as written on torch and, converted by codemods.convert_source, on real MindSpore (CPU,
+PyNative, pynative_synchronize, the CPU fallback set of patches/mindspore applied). The MindSpore
+side is never written by hand: the snippet's conversion exercises the table entry itself.
 
 Comparison: same structure (tuples, lists), same shapes, same dtypes (torch.float32 ~
 mindspore.float32); float32 values |ms - torch| <= tol + tol * |torch| with tol = 1e-5 unless the
@@ -30,13 +30,16 @@ import numpy as np
 import pytest
 import yaml
 
-from api_cases import ARGS, CASES, INPUTS, RULE_REWRITTEN, TABLES, UNTESTED
+from api_cases import ARGS, INPUTS, RULE_REWRITTEN, TABLES, UNTESTED
 from api_cases_breadth import CASES as BREADTH_CASES
+from api_cases_misc import CASES as MISC_CASES
+from api_cases_nn import CASES as NN_CASES
+from api_cases_tensor import CASES as TENSOR_CASES
 from codemods import convert_source
 from codemods.tables import MAPPINGS_DIR, load_tables
 from conftest import needs
 
-CASES = CASES + BREADTH_CASES  # the breadth cases (torch.* math, linalg, special, fft) share INPUTS
+CASES = TENSOR_CASES + NN_CASES + MISC_CASES + BREADTH_CASES  # every topic's cases share api_cases.INPUTS
 HEADER = "import numpy as np\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
 IDS = []
 for _c in CASES:
