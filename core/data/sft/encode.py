@@ -74,14 +74,6 @@ class Settings:
         return asdict(self)
 
 
-def _mask(offsets: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
-    """1 on tokens overlapping a character span (how transformers builds assistant_masks)."""
-    mask = np.zeros(len(offsets), dtype=np.uint8)
-    for s, e in spans:
-        mask |= ((offsets[:, 0] < e) & (offsets[:, 1] > s)).astype(np.uint8)
-    return mask
-
-
 class WorkerState:
     """The tokenizer and template of one process, and the encoding of a chunk of rows."""
 
@@ -113,8 +105,8 @@ class WorkerState:
     def _one(self, messages: list[dict]) -> tuple[np.ndarray, np.ndarray, int]:
         """(ids, mask, index of the last answer's first token) of one conversation."""
         text, spans = self.template.render(messages)
-        (ids, offsets), = encode_texts(self.tok, [text])
-        return ids, _mask(offsets, self._spans(text, spans)), _first(offsets, spans[-1])
+        enc, = encode_texts(self.tok, [text])
+        return enc.ids, enc.mask(self._spans(text, spans)), enc.first(spans[-1])
 
     def _cut(self, messages: list[dict], ids, mask, last: int):
         """cutoff_len: drop the oldest turns, then prompt tokens, then (only if it must) answer tokens."""
@@ -139,8 +131,8 @@ class WorkerState:
         encoded = encode_texts(self.tok, [t for t, _ in rendered])
         all_ids, all_mask, lengths, all_images = [], [], [], []
         stats = {"rows": len(raws), "truncated": 0, "no_label": 0, "too_long": 0}
-        for raw, messages, files, (text, spans), (ids, offsets) in zip(raws, convs, paths, rendered, encoded):
-            mask = _mask(offsets, self._spans(text, spans))
+        for raw, messages, files, (text, spans), enc in zip(raws, convs, paths, rendered, encoded):
+            ids, mask = enc.ids, enc.mask(self._spans(text, spans))
             images = []
             if self.vision is not None:
                 images = self.vision.pixels(files, raw.where)
@@ -150,7 +142,7 @@ class WorkerState:
                 continue
             if len(ids) > self.s.cutoff_len:
                 stats["truncated"] += 1
-                ids, mask = self._cut(messages, ids, mask, _first(offsets, spans[-1]))
+                ids, mask = self._cut(messages, ids, mask, enc.first(spans[-1]))
             if len(ids) < 2 or not mask[1:].any():
                 stats["no_label"] += 1  # nothing to train on (an empty answer): left out
                 continue
@@ -161,12 +153,6 @@ class WorkerState:
         cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
         return (cat(all_ids, np.int64), cat(all_mask, np.uint8), np.asarray(lengths, dtype=np.int64), stats,
                 all_images)
-
-
-def _first(offsets: np.ndarray, span: tuple[int, int]) -> int:
-    """Index of the first token overlapping `span` (len(offsets) if none)."""
-    hit = np.nonzero((offsets[:, 0] < span[1]) & (offsets[:, 1] > span[0]))[0]
-    return int(hit[0]) if len(hit) else len(offsets)
 
 
 # ---------------------------------------------------------------- process-pool entry points

@@ -6,7 +6,7 @@ answers); byte-level is UTF-8 bytes (vocab 256), as everywhere else in core/data
 `check_data_tokenizer` compares with a model folder's tokenizer.
 
     tok = load_tokenizer("ckpt/my_model")     # or None / "bytes"
-    ids, offsets = encode_texts(tok, ["<|im_start|>user\nhi<|im_end|>\n"])[0]
+    enc = encode_texts(tok, ["<|im_start|>user\nhi<|im_end|>\n"])[0]   # enc.ids, enc.mask([(18, 20)])
 """
 
 from __future__ import annotations
@@ -104,8 +104,66 @@ def files_digest(spec: str | Path | None) -> str:
     return named_files_digest(spec, TOKENIZER_FILES)
 
 
-def encode_texts(tok, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """[(ids int64 (n,), character offsets int64 (n, 2))] of each text, no special tokens added."""
+class Encoded:
+    """One text's token ids and which tokens lie on given character spans.
+
+    A token is on the span [s, e) when its characters overlap it (start < e and end > s; how transformers
+    builds assistant_masks). For a Hugging Face encoding the tokens at a span's two ends come from the
+    tokenizer's own char -> token map, and the neighbours are checked for overlap, so the per-token
+    offsets (most of the per-token Python cost of preparation) are converted only where that map cannot
+    answer: an empty span, or an end character that no token covers. Token offsets are in text order.
+    """
+
+    def __init__(self, ids: np.ndarray, encoding=None, offsets: np.ndarray | None = None):
+        self.ids, self._encoding, self._offsets = ids, encoding, offsets
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """(n, 2) int64: each token's character [start, end)."""
+        if self._offsets is None:
+            self._offsets = np.asarray(self._encoding.offsets, dtype=np.int64).reshape(-1, 2)
+        return self._offsets
+
+    def mask(self, spans: list[tuple[int, int]]) -> np.ndarray:
+        """uint8 (n,): 1 on every token on one of the spans."""
+        mask = np.zeros(len(self.ids), dtype=np.uint8)
+        for s, e in spans:
+            ends = self._ends(s, e)
+            if ends is None:
+                mask |= self._overlap(s, e).astype(np.uint8)
+            else:
+                mask[ends[0]:ends[1]] = 1
+        return mask
+
+    def first(self, span: tuple[int, int]) -> int:
+        """Index of the first token on `span` (n if none)."""
+        ends = self._ends(*span)
+        if ends is not None:
+            return ends[0]
+        hit = np.nonzero(self._overlap(*span))[0]
+        return int(hit[0]) if len(hit) else len(self.ids)
+
+    def _overlap(self, s: int, e: int) -> np.ndarray:
+        return (self.offsets[:, 0] < e) & (self.offsets[:, 1] > s)
+
+    def _ends(self, s: int, e: int) -> tuple[int, int] | None:
+        """[lo, hi) of the tokens on [s, e) from the char -> token map, or None where it cannot say."""
+        enc = self._encoding
+        if enc is None or self._offsets is not None or e <= s:
+            return None
+        lo, hi = enc.char_to_token(s), enc.char_to_token(e - 1)
+        if lo is None or hi is None:
+            return None
+        while lo > 0 and enc.token_to_chars(lo - 1)[1] > s:  # a character split over tokens (byte-level BPE)
+            lo -= 1
+        n = len(self.ids)
+        while hi + 1 < n and enc.token_to_chars(hi + 1)[0] < e:
+            hi += 1
+        return lo, hi + 1
+
+
+def encode_texts(tok, texts: list[str]) -> list[Encoded]:
+    """The encoding of each text, no special tokens added."""
     if isinstance(tok, ByteTokenizer):
         out = []
         for text in texts:
@@ -114,8 +172,7 @@ def encode_texts(tok, texts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
             # char index of every byte: a char of k bytes owns k consecutive byte tokens
             widths = np.fromiter((len(c.encode("utf-8")) for c in text), dtype=np.int64, count=len(text))
             char_of_byte = np.repeat(np.arange(len(text), dtype=np.int64), widths)
-            out.append((ids, np.stack([char_of_byte, char_of_byte + 1], axis=1)))
+            out.append(Encoded(ids, offsets=np.stack([char_of_byte, char_of_byte + 1], axis=1)))
         return out
     encodings = tok.backend_tokenizer.encode_batch(texts, add_special_tokens=False)
-    return [(np.asarray(e.ids, dtype=np.int64), np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2))
-            for e in encodings]
+    return [Encoded(np.asarray(e.ids, dtype=np.int64), encoding=e) for e in encodings]
