@@ -61,8 +61,8 @@ def _retarget(code: str, folder: str | None, path: Path) -> str:
         dots, name = match.group(1), match.group(2)
         if folder is not None and len(dots) == 1:  # the family's own folder: its configuration
             return f"from transformers.models.{folder}.{name} import"
-        if folder is not None and len(dots) == 2 and name == "auto":  # AutoModel.from_config of a sub-config
-            return "from backends.mindspore.compat_hf.auto import"
+        if folder is not None and len(dots) == 2 and name in ("auto", "auto.modeling_auto"):
+            return "from backends.mindspore.compat_hf.auto import"  # AutoModel.from_config of a sub-config
         if len(dots) == top:
             if not name:  # `from ... import initialization as init`: names are modules of the package
                 return "from backends.mindspore.compat_hf import"

@@ -1,5 +1,6 @@
 """A Hugging Face vision-language model on MindSpore with the trainer's VLM contract: transformers' own
-LlavaForConditionalGeneration / Qwen2VLForConditionalGeneration / Qwen2_5_VLForConditionalGeneration,
+LlavaForConditionalGeneration / Qwen2VLForConditionalGeneration / Qwen2_5_VLForConditionalGeneration /
+Qwen3VLForConditionalGeneration,
 converted by the codemods (backends/mindspore/hf_loader.py), subclassed, not wrapped, so parameters
 keep transformers' names. The torch side is core/hfvision.py; both select the images the same way.
 

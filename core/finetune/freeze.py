@@ -19,7 +19,8 @@ from core.errors import RecipeError
 
 KEY = "model.freeze"
 _VISION = ("visual", "model.visual", "vision_tower", "model.vision_tower", "vision_model", "model.vision_model")
-_PROJECTOR = ("visual.merger", "model.visual.merger", "multi_modal_projector", "model.multi_modal_projector")
+_PROJECTOR = ("visual.merger", "model.visual.merger", "multi_modal_projector", "model.multi_modal_projector",
+              "visual.deepstack_merger_list", "model.visual.deepstack_merger_list")  # Qwen3-VL's deepstack mergers
 _LANGUAGE = ("language_model", "model.language_model", "lm_head",
              "model.layers", "model.embed_tokens", "model.norm")  # the last three: Qwen2-VL's layout before transformers 4.52
 # key -> (name prefixes, prefixes excluded again): Qwen2-VL/Qwen2.5-VL keep their projector (`merger`) inside `visual`

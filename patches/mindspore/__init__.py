@@ -75,7 +75,8 @@ WRAPPERS = {_F + "interpolate": "patches.mindspore.resample:interpolate_wrapper"
 TENSOR_METHODS = {_T + n: _TM + n for n in (
     "clone", "zero_", "fill_", "masked_fill_", "normal_", "uniform_", "repeat", "roll", "new_full")}
 MISSING_METHODS = {_T + "detach": _TM + "detach"}  # absent in MindSpore 2.10: created by the patch
-# x[:, ::2, ::2]: StridedSliceGrad fails for a step on an interior axis (Parameter is no Tensor subclass).
+# x[:, ::2, ::2]: StridedSliceGrad fails for a step on an interior axis; x[mask2d, :] reads the wrong axes
+# (Parameter is no Tensor subclass).
 TENSOR_WRAPPERS = {t + "__getitem__": _TM + "getitem_wrapper" for t in (_T, "mindspore.Parameter.")}
 # torch's Conv2d/Conv3d(stride=[2]): a 1-element stride/padding/dilation (every device target).
 LAYER_INIT_WRAPPERS = {_NN + n + ".__init__": _L + "conv_sizes_wrapper" for n in ("Conv2d", "Conv3d")}

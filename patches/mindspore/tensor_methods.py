@@ -82,14 +82,48 @@ _STEP_INDEX: dict = {}  # (n, s) -> int64 Tensor [0, s, ..., (n - 1) * s]
 
 
 def getitem_wrapper(original):
-    """wrapper(Tensor.__getitem__) -> __getitem__ that reroutes interior stepped slices."""
+    """wrapper(Tensor.__getitem__) -> __getitem__ that reroutes interior stepped slices and multi-dim
+    boolean masks inside a tuple index (see _mask_items)."""
 
     def __getitem__(self, index):
-        if type(index) is tuple and _interior_step(index, self):
-            return _stepped_getitem(original, self, index)
+        if type(index) is tuple:
+            if _interior_step(index, self):
+                return _stepped_getitem(original, self, index)
+            if _multi_dim_mask(index):
+                return original(self, _mask_items(index))
         return original(self, index)
 
     return __getitem__
+
+
+# ---- x[mask, :] with a boolean mask of 2 or more dims in a tuple index ----------------------------
+# MindSpore 2.10 (CPU) reads such an index wrongly: for x (B, T, D) and mask (B, T), x[mask, :] takes
+# the mask's (b, t) coordinates as indices into axes 0 and 2, not 0 and 1 (measured: shape (n, T)
+# instead of (n, D), values of the wrong axis; an out-of-range GatherNd error only when t >= D). x[mask]
+# alone, x[:, mask] and x[mask, :] = v are right. torch defines a k-dim mask as its k nonzero() index
+# tensors in its place, so the index is rewritten to exactly that (Qwen3-VL's deepstack does
+# hidden_states[visual_pos_masks, :]). Other tuple indices are left to MindSpore.
+
+_nonzero = ops.nonzero
+_bool = ms.bool_
+
+
+def _multi_dim_mask(index) -> bool:
+    for item in index:
+        if isinstance(item, ms.Tensor) and item.dtype == _bool and item.ndim > 1:
+            return True
+    return False
+
+
+def _mask_items(index) -> tuple:
+    out = []
+    for item in index:
+        if isinstance(item, ms.Tensor) and item.dtype == _bool and item.ndim > 1:
+            coords = _nonzero(item)  # (n, k) int64 (as_tuple=True has no CPU kernel)
+            out.extend(coords[:, i] for i in range(item.ndim))
+        else:
+            out.append(item)
+    return tuple(out)
 
 
 def _interior_step(index, x) -> bool:

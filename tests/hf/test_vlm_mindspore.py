@@ -1,7 +1,7 @@
 """transformers' vision-language models on MindSpore (hf_loader + compat_hf, backends/mindspore/hf_vlm.py's
 contract), against transformers on torch: LLaVA (CLIP or SigLIP vision tower, Llama language model),
-Qwen2-VL and Qwen2.5-VL, tiny random configs made here, the same weights by Hugging Face names, fp32, CPU,
-PyNative.
+Qwen2-VL, Qwen2.5-VL and Qwen3-VL (deepstack, a resampled position table, interleaved M-RoPE), tiny random
+configs made here, the same weights by Hugging Face names, fp32, CPU, PyNative.
 
 - logits within relative L2 1e-5, over the whole batch and over the image tokens' rows: a batch with
   images (3 images in 2 rows, one row with 2), a text-only batch (pixel_values None); each with a
@@ -47,6 +47,13 @@ CASES = {  # name: (model_type, class, config kwargs)
                            patch_size=4, temporal_patch_size=2, spatial_merge_size=2, window_size=16,
                            fullatt_block_indexes=[1]),
         text_config=dict(TEXT, **MROPE), **QWEN_IDS)),
+    "qwen3_vl": ("qwen3_vl", "Qwen3VLForConditionalGeneration", dict(  # deepstack into both text layers
+        vision_config=dict(depth=2, hidden_size=32, out_hidden_size=32, intermediate_size=64, num_heads=4,
+                           patch_size=4, temporal_patch_size=2, spatial_merge_size=2, num_position_embeddings=9,
+                           deepstack_visual_indexes=[0, 1]),  # a 3x3 learned position table, resampled per grid
+        text_config=dict(TEXT, head_dim=16, bos_token_id=None, eos_token_id=None,  # interleaved M-RoPE, 8 freqs
+                         rope_parameters=dict(rope_type="default", mrope_section=[3, 3, 2], rope_theta=10000.0)),
+        **QWEN_IDS)),
 }
 LOGITS_TOL, LOSS_TOL, GRAD_TOL = 1e-5, 1e-5, 1e-4
 T = 40

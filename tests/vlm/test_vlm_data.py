@@ -178,3 +178,80 @@ def test_several_datasets_find_their_images_beside_each_file_and_max_samples(tmp
     assert data.meta["num_samples"] == 4 and [data.images.count(i) for i in range(4)] == [1, 0, 1, 0]
     first, second = data._row(0)["pixel_values"][0], data._row(2)["pixel_values"][0]
     assert not np.array_equal(first, second)  # b/img.png came from b/, not a/
+
+
+@pytest.fixture(scope="module")
+def qwen3_vl_folder(tmp_path_factory):
+    """A Qwen3-VL processor folder made here (no weights: the data path reads none): tiny-qwen2-vl's tokenizer
+    (the same <|vision_start|> <|image_pad|> ... tokens), a Qwen3VLConfig naming them, and the image processor
+    transformers pairs with qwen3_vl (Qwen2VLImageProcessor, Pillow backend) with Qwen3-VL's 0.5 mean/std."""
+    needs("transformers")
+    import transformers
+
+    folder = tmp_path_factory.mktemp("tiny-qwen3-vl")
+    tok = transformers.AutoTokenizer.from_pretrained(FOLDERS["qwen2_vl"], local_files_only=True)
+    ids = {k: tok.convert_tokens_to_ids(f"<|{k}|>") for k in ("image_pad", "video_pad", "vision_start", "vision_end")}
+    config = transformers.Qwen3VLConfig(
+        text_config=dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, head_dim=8),
+        vision_config=dict(depth=2, hidden_size=32, out_hidden_size=32, intermediate_size=64, num_heads=4,
+                           patch_size=8, spatial_merge_size=2, num_position_embeddings=16,
+                           deepstack_visual_indexes=[0]),
+        image_token_id=ids["image_pad"], video_token_id=ids["video_pad"], vision_start_token_id=ids["vision_start"],
+        vision_end_token_id=ids["vision_end"])
+    config.architectures = ["Qwen3VLForConditionalGeneration"]
+    config.save_pretrained(folder)
+    transformers.Qwen2VLImageProcessorPil(patch_size=8, merge_size=2, temporal_patch_size=2, image_mean=[0.5] * 3,
+                                          image_std=[0.5] * 3, size={"shortest_edge": 32 * 32,
+                                                                     "longest_edge": 64 * 64}).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+def test_qwen3_vl_ids_and_pixels_equal_its_processor(qwen3_vl_folder, tmp_path):
+    """Qwen3-VL: the prepared ids equal Qwen3VLProcessor's (<|vision_start|><|image_pad|> x t*h*w/4 <|vision_end|>),
+    the stored pixels and grids its image processor's, for text-only, one-image and two-image rows."""
+    import transformers
+    from PIL import Image
+
+    from core.data.sft import Settings, prepare_sft
+    from core.data.sft.dataset import SFTData
+    from core.data.sft.encode import WorkerState
+    from core.data.sft.formats import to_messages
+    from core.data.sft.vision import place_images, row_images
+
+    class ImagesOnly(transformers.Qwen3VLProcessor):  # no video processor (torchvision), as for Qwen2-VL above
+        def check_argument_for_proper_class(self, name, arg):
+            return None if arg is None else super().check_argument_for_proper_class(name, arg)
+
+    processor = ImagesOnly(
+        image_processor=transformers.AutoImageProcessor.from_pretrained(qwen3_vl_folder, local_files_only=True),
+        tokenizer=transformers.AutoTokenizer.from_pretrained(qwen3_vl_folder, local_files_only=True))
+    rows = json.loads(DATA.read_text())[:24]
+    (tmp_path / "rows.json").write_text(json.dumps(rows))
+    for png in (VLM / "data").glob("*.png"):
+        (tmp_path / png.name).symlink_to(png)
+    settings = Settings(processor=str(qwen3_vl_folder), cutoff_len=160)
+    meta, _ = prepare_sft(str(tmp_path / "rows.json"), tmp_path / "out", settings, progress=False, log=lambda *a: None)
+    data = SFTData(meta.parent, seq_len=159, batch_size=4, val_fraction=0.1, seed=0)
+    state = WorkerState(settings)
+    checked = {0: 0, 1: 0, 2: 0}
+    for i, row in enumerate(rows):
+        where = f"rows.json:row {i}"
+        names = row_images(row, where)
+        text, _ = state.template.render(place_images(to_messages(row, where), len(names), where, state.vision.family))
+        pictures = [Image.open(VLM / "data" / n).convert("RGB") for n in names]
+        want = processor(text=[text], images=pictures or None, return_tensors="np", add_special_tokens=False)
+        ids, mask = data.sample(i)
+        assert ids.tolist() == want["input_ids"][0].tolist(), where
+        assert not mask[ids == state.vision.image_token_id].any()
+        if names:
+            slots = data._row(i)
+            grids = slots["image_grid_thw"][:len(names)]
+            assert grids.tolist() == want["image_grid_thw"].tolist()
+            got = np.concatenate([g[:int(np.prod(t))] for g, t in zip(slots["pixel_values"], grids)])
+            np.testing.assert_array_equal(got, want["pixel_values"].astype(np.float32))
+        checked[len(names)] += 1
+    assert all(checked.values()), checked
+    batch = data.train_batch(0, 0)
+    assert set(batch) == {"input_ids", "labels", "attention_mask", "pixel_values", "image_mask", "image_grid_thw"}

@@ -7,7 +7,7 @@ imports at the modules here, one per transformers module it replaces (same names
 | transformers module        | here (compat, MindSpore)                                          |
 |----------------------------|-------------------------------------------------------------------|
 | activations                | ACT2FN over mindspore.mint activations (quick_gelu included)      |
-| models.auto (`..auto`)     | AutoModel.from_config: the converted family's base model for a sub-config's model_type (LLaVA) |
+| models.auto (`..auto`, `..auto.modeling_auto`) | AutoModel.from_config: the converted family's base model for a sub-config's model_type (LLaVA; Qwen3-VL's vision and text models) |
 | cache_utils                | Cache, DynamicCache: refused (no KV cache: training and full-sequence forward only) |
 | generation                 | GenerationMixin: an empty base (no .generate())                   |
 | initialization             | normal_/zeros_/ones_/constant_ for a family's _init_weights       |

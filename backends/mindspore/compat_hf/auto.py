@@ -1,7 +1,8 @@
 """transformers.models.auto on MindSpore: AutoModel.from_config builds a composite model's sub-model
-(LLaVA's vision tower and language model) from the converted family of the sub-config's model_type,
-the class transformers' own MODEL_MAPPING_NAMES names (clip_vision_model -> modeling_clip's
-CLIPVisionModel, siglip_vision_model -> SiglipVisionModel, llama -> LlamaModel, ...)."""
+(LLaVA's vision tower and language model; Qwen3-VL's, which it imports as `..auto.modeling_auto`) from
+the converted family of the sub-config's model_type, the class transformers' own MODEL_MAPPING_NAMES
+names (clip_vision_model -> modeling_clip's CLIPVisionModel, siglip_vision_model -> SiglipVisionModel,
+llama -> LlamaModel, qwen3_vl_vision -> modeling_qwen3_vl's Qwen3VLVisionModel, ...)."""
 
 from __future__ import annotations
 

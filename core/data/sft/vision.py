@@ -74,6 +74,7 @@ VISION_FAMILIES = {  # config.json model_type -> how its processor writes images
     "llava": VisionFamily("<image>", "<image>", _llava_tokens),
     "qwen2_vl": VisionFamily("<|vision_start|><|image_pad|><|vision_end|>", "<|image_pad|>", _qwen_vl_tokens),
     "qwen2_5_vl": VisionFamily("<|vision_start|><|image_pad|><|vision_end|>", "<|image_pad|>", _qwen_vl_tokens),
+    "qwen3_vl": VisionFamily("<|vision_start|><|image_pad|><|vision_end|>", "<|image_pad|>", _qwen_vl_tokens),
 }
 
 
