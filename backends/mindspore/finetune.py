@@ -36,6 +36,10 @@ def inject_lora(model, lora: dict, weights) -> None:
         base = getattr(parent, attr)
         out_features, in_features = base.weight.shape
         setattr(parent, attr, cls(base, in_features, out_features, lora["r"], lora["alpha"], lora["dropout"]))
+        if isinstance(getattr(parent, "cell_list", None), list):
+            # a SequentialCell (torch's nn.Sequential, e.g. Qwen2-VL's merger `mlp.0`) runs its `cell_list`, which
+            # setattr leaves holding the bare linear: without this the adapter gets no input and no gradient
+            parent.cell_list = list(parent._cells.values())
     for name, p in _named_parameters(model):
         if is_lora_param(name):  # unique names: the optimizer refuses two Parameters named 'q_proj.lora_A...'
             p.name = name

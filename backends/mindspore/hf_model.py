@@ -53,7 +53,8 @@ def contract_class(converted: type) -> type:
     return CausalLM
 
 
-def load_mindspore_model(folder: str | Path, config: dict | None = None, lora: dict | None = None, seed: int = 0):
+def load_mindspore_model(folder: str | Path, config: dict | None = None, lora: dict | None = None, seed: int = 0,
+                         freeze: list[str] | tuple[str, ...] = ()):
     """The folder's model on MindSpore, fp32 master weights, with the trainer's construct.
 
     The weights are read by transformers itself (core.hfmodel.load_torch_model: its checkpoint
@@ -71,7 +72,7 @@ def load_mindspore_model(folder: str | Path, config: dict | None = None, lora: d
     if lora:  # model.lora: peft's adapters on the reference give the names and the initial weights (core/finetune)
         from core.finetune.torch_model import apply_peft
 
-        reference = apply_peft(reference, lora, seed)
+        reference = apply_peft(reference, lora, seed, freeze)  # model.freeze's part: no adapter, as on torch
     weights = {k: v.detach().float().numpy() for k, v in reference.state_dict().items()}
     converted = getattr(load_family(info.model_type), family.model_class)
     if family.vision:  # image slots in the batch (backends/mindspore/hf_vlm.py, as core/hfvision.py on torch)
@@ -100,4 +101,4 @@ def load_mindspore_model(folder: str | Path, config: dict | None = None, lora: d
 def build_mindspore_model(recipe):
     """The MindSpore backend's build for `model.source: hf:DIR`."""
     return load_mindspore_model(source_folder(recipe.model.source, recipe.base_dir), recipe.model.config,
-                                lora=recipe.model.lora, seed=recipe.train.seed)
+                                lora=recipe.model.lora, seed=recipe.train.seed, freeze=recipe.model.freeze)

@@ -13,6 +13,5 @@ def check_recipe(r) -> None:
     if r.model.lora and not r.model.source.startswith("hf:"):
         raise RecipeError("recipe key 'model.lora' needs model.source: hf:DIR (a Hugging Face folder); "
                           "for our own models use model.freeze")
-    if r.model.lora and r.model.freeze:
-        raise RecipeError("recipe keys 'model.lora' and 'model.freeze' together: LoRA already freezes every base "
-                          "weight; drop model.freeze")
+    # model.lora with model.freeze: LoRA freezes every base weight, and the part model.freeze names gets no
+    # adapter either (core/finetune/torch_model.py, peft's exclude_modules)

@@ -69,13 +69,16 @@ def targets_of(weights) -> list[str]:
     return sorted(n[: -len(_A)] for n in weights if n.endswith(_A))
 
 
-def peft_config(lora: dict[str, Any], base_model: str | None = None, target_modules=None, inference_mode=False):
-    """peft's LoraConfig of `lora` (imports peft); the saved adapter_config.json has inference_mode true, as peft's."""
+def peft_config(lora: dict[str, Any], base_model: str | None = None, target_modules=None, inference_mode=False,
+                exclude_modules=None):
+    """peft's LoraConfig of `lora` (imports peft); the saved adapter_config.json has inference_mode true, as peft's.
+    exclude_modules: module names that get no adapter (the part model.freeze freezes)."""
     from peft import LoraConfig
 
     return LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
                       target_modules=target_modules or lora["target_modules"], task_type="CAUSAL_LM",
-                      base_model_name_or_path=base_model, inference_mode=inference_mode)
+                      base_model_name_or_path=base_model, inference_mode=inference_mode,
+                      exclude_modules=exclude_modules)
 
 
 def adapter_files(weights: dict[str, np.ndarray], lora: dict[str, Any], base_model: str) -> dict[str, bytes]:
@@ -90,12 +93,43 @@ def adapter_files(weights: dict[str, np.ndarray], lora: dict[str, Any], base_mod
         if is_lora_param(name):
             key = PEFT_PREFIX + name.replace(".lora_A.default.", ".lora_A.").replace(".lora_B.default.", ".lora_B.")
             tensors[key] = np.ascontiguousarray(value, dtype=np.float32)
-    # the concrete module suffixes, as peft records them after resolving e.g. 'all-linear'
-    suffixes = sorted({t.rsplit(".", 1)[-1] for t in targets})
+    # the adapted modules as peft records them: their plain suffixes (what 'all-linear' or [q_proj, v_proj] resolve
+    # to), or, where those also name modules without an adapter, peft's own minimal separating suffixes
+    suffixes = peft_target_modules(weights)
     config = peft_config(lora, base_model, target_modules=suffixes, inference_mode=True).to_dict()
     config["target_modules"] = suffixes
     text = json.dumps(config, indent=2, sort_keys=True, default=lambda o: sorted(o) if isinstance(o, set) else str(o))
     return {ADAPTER_CONFIG: (text + "\n").encode(), ADAPTER_WEIGHTS: save(tensors, metadata={"format": "pt"})}
+
+
+def module_names(weights) -> set[str]:
+    """Every module name of the base model (without peft's layers) that the weight names show: each dotted prefix."""
+    out = set()
+    for name in weights:
+        if is_lora_param(name):
+            continue
+        parts = name.replace(_BASE, ".").split(".")[:-1]
+        out.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    return out
+
+
+def peft_target_modules(weights) -> list[str]:
+    """target_modules for adapter_config.json that make PeftModel.from_pretrained adapt exactly the modules that
+    carry adapters in `weights`. peft matches a name or a `.name` suffix, so the plain last names (q_proj, v_proj)
+    are used when no other module ends in one of them. They are not when a frozen part has the same names (a
+    LLaVA's CLIP q_proj / v_proj with model.freeze: [vision_tower]), or when all-linear adapts Qwen2-VL's merger
+    `mlp.0` and `model.language_model.layers.0` also ends in `0`. Then peft's own condensing
+    (`_find_minimal_target_modules`, used on long target lists by get_peft_model) separates them."""
+    targets = targets_of(weights)
+    suffixes = sorted({t.rsplit(".", 1)[-1] for t in targets})
+    others = module_names(weights) - set(targets)
+    if not {o.rsplit(".", 1)[-1] for o in others} & set(suffixes):
+        return suffixes
+    try:
+        from peft.tuners.tuners_utils import _find_minimal_target_modules
+    except ImportError:  # a peft without it: the full names, which match exactly those modules
+        return targets
+    return sorted(_find_minimal_target_modules(targets, others))
 
 
 def write_adapter(folder: str | Path, files: dict[str, bytes]) -> Path:
