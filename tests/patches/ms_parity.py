@@ -10,6 +10,7 @@ A test module imports `ms`, `mint` and `F` from here (None without MindSpore), l
 then takes its fixture and parametrised test from here too:
 
     fallbacks = fallbacks_fixture("mint.arange")      # apply the CPU fallback set for the module
+    ms_cpu = patched_cpu_fixture()                    # or: the patched mindspore module, for hand-written tests
     test_fallback_matches_torch = parity_test(CASES)  # each case, PyNative and graph mode
 """
 
@@ -146,6 +147,23 @@ def run(c: Case, graph: bool) -> None:
     g = ms.jit(g) if graph else g
     m_grads = g(*m_in, *[ms.Tensor(cot) for cot in cots])
     compare(_flat(m_grads), list(t_grads), c.tol, f"{c.name} grad ({'graph' if graph else 'pynative'})")
+
+
+def patched_cpu_fixture():
+    """A module-scoped fixture: mindspore itself, in PyNative mode, with the CPU patch set applied (kept)."""
+
+    @pytest.fixture(scope="module")
+    def ms_cpu():
+        needs("mindspore")
+        import mindspore
+
+        import patches.mindspore as pm
+
+        mindspore.set_context(mode=mindspore.PYNATIVE_MODE)
+        pm.apply("CPU")
+        return mindspore
+
+    return ms_cpu
 
 
 def fallbacks_fixture(*expected: str):

@@ -8,7 +8,7 @@ definition. Compared with torch here: values, shapes and the gradient of sum(x[i
 import numpy as np
 import pytest
 
-from conftest import needs
+from ms_parity import patched_cpu_fixture
 
 S = slice
 MASK = np.zeros((2, 6), bool)
@@ -24,16 +24,7 @@ CASES = [  # (shape, index builder taking the mask): trailing slices, an int, No
 ]
 
 
-@pytest.fixture(scope="module")
-def ms_cpu():
-    needs("mindspore")
-    import mindspore
-
-    import patches.mindspore as pm
-
-    mindspore.set_context(mode=mindspore.PYNATIVE_MODE)
-    pm.apply("CPU")
-    return mindspore
+ms_cpu = patched_cpu_fixture()
 
 
 @pytest.mark.parametrize("shape,make", CASES, ids=[f"{s}-{i}" for i, (s, _) in enumerate(CASES)])

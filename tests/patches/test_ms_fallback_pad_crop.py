@@ -7,20 +7,12 @@ involve no arithmetic), PyNative."""
 import numpy as np
 import pytest
 
-from conftest import needs
+from ms_parity import patched_cpu_fixture
 
 SPECS = [(0, 0, 1, -1), (-1, 2), (1, -2, -1, 1), (-1, -1, 0, 0), (2, 1)]
 
 
-@pytest.fixture(scope="module")
-def ms_cpu():
-    needs("mindspore")
-    import mindspore
-
-    import patches.mindspore as pm
-
-    pm.apply("CPU")
-    return mindspore
+ms_cpu = patched_cpu_fixture()
 
 
 def test_negative_pads_stay_right_over_repeated_calls(ms_cpu, torch):

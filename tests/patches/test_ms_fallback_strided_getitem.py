@@ -8,7 +8,7 @@ arithmetic; the gradient only scatters w). PyNative (Tensor.__getitem__ patches 
 import numpy as np
 import pytest
 
-from conftest import needs
+from ms_parity import patched_cpu_fixture
 
 S = slice
 CASES = [  # (shape, index): odd and even sizes, one and two stepped axes, ints, None, Ellipsis
@@ -26,16 +26,7 @@ CASES = [  # (shape, index): odd and even sizes, one and two stepped axes, ints,
 ]
 
 
-@pytest.fixture(scope="module")
-def ms_cpu():
-    needs("mindspore")
-    import mindspore
-
-    import patches.mindspore as pm
-
-    mindspore.set_context(mode=mindspore.PYNATIVE_MODE)
-    pm.apply("CPU")
-    return mindspore
+ms_cpu = patched_cpu_fixture()
 
 
 def _torch_ref(torch, x, index, w_seed=1):

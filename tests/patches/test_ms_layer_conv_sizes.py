@@ -8,7 +8,7 @@ of sum(out * c) for the input and the weights, fp32 relative L2 <= 1e-5, PyNativ
 import numpy as np
 import pytest
 
-from conftest import needs
+from ms_parity import patched_cpu_fixture
 
 TOL = 1e-5
 SIZES = [  # constructor keywords; positional forms are in test_positional_and_subclass
@@ -19,16 +19,7 @@ SIZES = [  # constructor keywords; positional forms are in test_positional_and_s
 ]
 
 
-@pytest.fixture(scope="module")
-def ms_cpu():
-    needs("mindspore")
-    import mindspore
-
-    import patches.mindspore as pm
-
-    mindspore.set_context(mode=mindspore.PYNATIVE_MODE)
-    pm.apply("CPU")
-    return mindspore
+ms_cpu = patched_cpu_fixture()
 
 
 def rel(a, b):
