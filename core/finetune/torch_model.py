@@ -77,7 +77,8 @@ def check_targets(model, config, targets, excluding: bool) -> None:
         one.target_modules = {t}
         if any(check_target_module_exists(one, n) for n in names):
             continue
-        if excluding and any(n == t or n.endswith("." + t) for n in names):
+        one.exclude_modules = None  # the same rule, the frozen part included
+        if excluding and any(check_target_module_exists(one, n) for n in names):
             raise RecipeError(f"recipe key '{KEY}.target_modules' ({t!r}) matches only modules in the part that "
                               f"model.freeze freezes, which gets no adapter; target a module outside it")
         leaves = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if n and not list(m.children())})
